@@ -1,0 +1,17 @@
+/** One Jest run: unit specs beside the code, database-backed e2e specs in test/. */
+module.exports = {
+  rootDir: '.',
+  moduleFileExtensions: ['js', 'json', 'ts'],
+  testRegex: ['src/.*\\.spec\\.ts$', 'test/.*\\.e2e-spec\\.ts$'],
+  transform: {
+    '^.+\\.ts$': [
+      'ts-jest',
+      { tsconfig: 'tsconfig.json', astTransformers: { before: ['<rootDir>/test/swagger-plugin.js'] } },
+    ],
+  },
+  testEnvironment: 'node',
+  globalSetup: '<rootDir>/test/setup/global-setup.ts',
+  globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
+  maxWorkers: 2,
+  testTimeout: 60000,
+};

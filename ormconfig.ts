@@ -1,0 +1,28 @@
+import { join } from 'node:path';
+import { DataSource, DataSourceOptions } from 'typeorm';
+import { SnakeNamingStrategy } from './src/database/snake-naming.strategy';
+
+/**
+ * The one TypeORM configuration, used by the app, the tests and the TypeORM CLI.
+ * Schema changes are migrations only: `synchronize` stays off everywhere.
+ */
+export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+  return {
+    type: 'postgres',
+    url,
+    namingStrategy: new SnakeNamingStrategy(),
+    entities: [join(__dirname, 'src/**/*.entity.{ts,js}')],
+    migrations: [join(__dirname, 'src/database/migrations/*.{ts,js}')],
+    migrationsTableName: 'migrations',
+    synchronize: false,
+    migrationsRun: false,
+    poolSize,
+    extra: { connectionTimeoutMillis: 5000, application_name: 'logbook' },
+  };
+}
+
+/**
+ * The DataSource the TypeORM CLI loads (`npx typeorm-ts-node-commonjs -d ormconfig.ts ...`), on DATABASE_URL.
+ * Constructing it opens no connection; the app builds its own from {@link dataSourceOptions} and its settings.
+ */
+export default new DataSource(dataSourceOptions(process.env.DATABASE_URL ?? 'postgres://127.0.0.1:5432/logbook'));

@@ -1,0 +1,25 @@
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { Language } from '../i18n/language';
+
+/** What every layer may want to know about the request it serves, without it being passed by hand. */
+export interface RequestContext {
+  requestId: string;
+  ipAddress: string;
+  userAgent: string | null;
+  language: Language;
+  /** Set by authentication once the caller is known. */
+  userId?: number;
+  userEmail?: string;
+}
+
+const storage = new AsyncLocalStorage<RequestContext>();
+
+export const RequestContextStore = {
+  run<T>(context: RequestContext, fn: () => T): T {
+    return storage.run(context, fn);
+  },
+  /** The current request's context, or undefined outside a request (CLI, jobs). */
+  current(): RequestContext | undefined {
+    return storage.getStore();
+  },
+};

@@ -1,0 +1,32 @@
+import { MessageKey } from '../i18n/messages';
+
+/** The `meta` of every list. Keyset pages may omit the totals (`null`). */
+export interface PageMeta {
+  totalItems: number | null;
+  itemCount: number;
+  itemsPerPage: number;
+  totalPages: number | null;
+  currentPage: number | null;
+  nextCursor: string | null;
+}
+
+/**
+ * What a handler returns when the envelope needs more than `data`: a message other than "Success", or list `meta`.
+ * A handler that returns anything else gets `{ success: true, message: "Success", data: <it> }`.
+ */
+export class ApiResult<T> {
+  private constructor(
+    readonly data: T,
+    readonly message: MessageKey,
+    readonly params: Record<string, string | number>,
+    readonly meta?: PageMeta,
+  ) {}
+
+  static of<T>(data: T, message: MessageKey = 'success', params: Record<string, string | number> = {}): ApiResult<T> {
+    return new ApiResult(data, message, params);
+  }
+
+  static page<T>(items: T[], meta: PageMeta): ApiResult<T[]> {
+    return new ApiResult(items, 'success', {}, meta);
+  }
+}

@@ -1,0 +1,47 @@
+import { ArgumentMetadata, HttpStatus, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { AppException, FieldError } from './app.exception';
+
+const PRIMITIVES: unknown[] = [String, Number, Boolean, Array, Object];
+
+/**
+ * The global validation pipe: unknown fields are rejected, values are transformed to the DTO's types, and every
+ * failure is reported as `details: [{ field, message }]` with paths such as `items[3].action`.
+ */
+@Injectable()
+export class AppValidationPipe extends ValidationPipe {
+  constructor() {
+    super({
+      whitelist: true,
+      forbidNonWhitelisted: true,
+      transform: true,
+      validationError: { target: false, value: false },
+      exceptionFactory: (errors: ValidationError[]) =>
+        new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, flattenValidationErrors(errors)),
+    });
+  }
+
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    const isDto = typeof metadata.metatype === 'function' && !PRIMITIVES.includes(metadata.metatype);
+    if (metadata.type === 'body' && isDto) {
+      if (value === undefined) value = {};
+      if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+        throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, [
+          { field: 'body', message: 'body must be a JSON object' },
+        ]);
+      }
+    }
+    return super.transform(value, metadata);
+  }
+}
+
+export function flattenValidationErrors(errors: ValidationError[], parent = ''): FieldError[] {
+  return errors.flatMap((error) => {
+    const field = /^\d+$/.test(error.property)
+      ? `${parent}[${error.property}]`
+      : parent
+        ? `${parent}.${error.property}`
+        : error.property;
+    const own = Object.values(error.constraints ?? {}).map((message) => ({ field, message }));
+    return [...own, ...flattenValidationErrors(error.children ?? [], field)];
+  });
+}

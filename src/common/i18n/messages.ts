@@ -1,0 +1,80 @@
+import { Language } from './language';
+
+type Catalog = Record<string, Record<Language, string>>;
+
+/**
+ * Every envelope message the service sends, in English, Thai and German. `{name}` marks a parameter.
+ * Feature modules add their messages here, so a translator finds them all in one place.
+ */
+export const MESSAGES = {
+  success: { en: 'Success', th: 'สำเร็จ', de: 'Erfolg' },
+  created: { en: 'Created', th: 'สร้างสำเร็จ', de: 'Erstellt' },
+  validationFailed: { en: 'Validation failed', th: 'ข้อมูลไม่ถูกต้อง', de: 'Validierung fehlgeschlagen' },
+  invalidJson: { en: 'Malformed JSON body', th: 'รูปแบบ JSON ไม่ถูกต้อง', de: 'Fehlerhafter JSON-Body' },
+  unsupportedMediaType: {
+    en: 'Unsupported content type: send application/json',
+    th: 'ไม่รองรับชนิดเนื้อหานี้ กรุณาส่ง application/json',
+    de: 'Nicht unterstützter Inhaltstyp: bitte application/json senden',
+  },
+  payloadTooLarge: {
+    en: 'Request body is too large',
+    th: 'ข้อมูลที่ส่งมีขนาดใหญ่เกินไป',
+    de: 'Der Request-Body ist zu groß',
+  },
+  routeNotFound: {
+    en: 'Cannot {method} {path}',
+    th: 'ไม่พบเส้นทาง {method} {path}',
+    de: '{method} {path} existiert nicht',
+  },
+  serviceUnavailable: {
+    en: 'Service temporarily unavailable, please retry',
+    th: 'บริการไม่พร้อมใช้งานชั่วคราว กรุณาลองใหม่',
+    de: 'Dienst vorübergehend nicht verfügbar, bitte erneut versuchen',
+  },
+  conflict: { en: 'Conflict with existing data', th: 'ข้อมูลขัดแย้งกับข้อมูลที่มีอยู่', de: 'Konflikt mit vorhandenen Daten' },
+  internalError: {
+    en: 'Internal server error',
+    th: 'เกิดข้อผิดพลาดภายในระบบ',
+    de: 'Interner Serverfehler',
+  },
+} satisfies Catalog;
+
+/** The generic message of each HTTP status, used when an error carries no message key of its own. */
+export const STATUS_MESSAGES: Record<number, Record<Language, string>> = {
+  400: { en: 'Bad request', th: 'คำขอไม่ถูกต้อง', de: 'Ungültige Anfrage' },
+  401: { en: 'Unauthorized', th: 'ไม่ได้รับอนุญาต', de: 'Nicht authentifiziert' },
+  403: { en: 'Forbidden', th: 'ไม่มีสิทธิ์เข้าถึง', de: 'Zugriff verweigert' },
+  404: { en: 'Not found', th: 'ไม่พบข้อมูล', de: 'Nicht gefunden' },
+  405: { en: 'Method not allowed', th: 'ไม่อนุญาตให้ใช้เมธอดนี้', de: 'Methode nicht erlaubt' },
+  406: { en: 'Not acceptable', th: 'ไม่สามารถตอบกลับในรูปแบบที่ขอได้', de: 'Nicht akzeptabel' },
+  408: { en: 'Request timeout', th: 'คำขอหมดเวลา', de: 'Zeitüberschreitung der Anfrage' },
+  409: MESSAGES.conflict,
+  410: { en: 'Gone', th: 'ข้อมูลถูกลบแล้ว', de: 'Nicht mehr verfügbar' },
+  411: { en: 'Length required', th: 'ต้องระบุความยาวของข้อมูล', de: 'Länge erforderlich' },
+  413: MESSAGES.payloadTooLarge,
+  414: { en: 'URI too long', th: 'URI ยาวเกินไป', de: 'URI zu lang' },
+  415: MESSAGES.unsupportedMediaType,
+  422: { en: 'Unprocessable entity', th: 'ไม่สามารถประมวลผลข้อมูลได้', de: 'Nicht verarbeitbare Daten' },
+  429: {
+    en: 'Too many requests, please retry later',
+    th: 'มีคำขอมากเกินไป กรุณาลองใหม่ภายหลัง',
+    de: 'Zu viele Anfragen, bitte später erneut versuchen',
+  },
+  500: MESSAGES.internalError,
+  503: MESSAGES.serviceUnavailable,
+};
+
+export type MessageKey = keyof typeof MESSAGES;
+
+export function translate(key: MessageKey, language: Language, params: Record<string, string | number> = {}): string {
+  return format(MESSAGES[key][language], params);
+}
+
+export function statusMessage(status: number, language: Language): string {
+  const entry = STATUS_MESSAGES[status] ?? (status >= 500 ? MESSAGES.internalError : STATUS_MESSAGES[400]);
+  return entry[language];
+}
+
+function format(template: string, params: Record<string, string | number>): string {
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => (name in params ? String(params[name]) : whole));
+}

@@ -1,0 +1,112 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { loadSettings, SettingsError } from './settings';
+
+const load = (env: Record<string, string>) => loadSettings(env, { envFile: false, cwd: '/srv/logbook' });
+
+function problemsOf(env: Record<string, string>): string[] {
+  try {
+    load(env);
+  } catch (error) {
+    if (error instanceof SettingsError) return error.problems;
+    throw error;
+  }
+  throw new Error('expected a SettingsError');
+}
+
+describe('loadSettings', () => {
+  it('has the documented defaults', () => {
+    expect(load({})).toEqual({
+      nodeEnv: 'development',
+      port: 3000,
+      host: '0.0.0.0',
+      databaseUrl: undefined,
+      databasePoolSize: 10,
+      embeddedPgDir: '/srv/logbook/.data/pg',
+      redisUrl: undefined,
+      jwtSecret: undefined,
+      jwtAccessTtlSeconds: 900,
+      jwtRefreshTtlSeconds: 7 * 86400,
+      cacheTtlSeconds: 60,
+      allowRegistration: true,
+      trustProxy: false,
+      logLevel: 'info',
+      bodyLimitBytes: 4 * 1024 * 1024,
+      shutdownTimeoutMs: 10000,
+    });
+  });
+
+  it('reads and converts every kind of value', () => {
+    const settings = load({
+      PORT: '8080',
+      DATABASE_URL: 'postgres://u:p@db:5432/logbook',
+      EMBEDDED_PG_DIR: '/var/lib/logbook',
+      REDIS_URL: 'redis://cache:6379',
+      JWT_ACCESS_TTL: '90s',
+      JWT_REFRESH_TTL: '12h',
+      CACHE_TTL_SECONDS: '5',
+      ALLOW_REGISTRATION: 'false',
+      TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
+      LOG_LEVEL: 'debug',
+      BODY_LIMIT: '512kb',
+    });
+    expect(settings).toMatchObject({
+      port: 8080,
+      databaseUrl: 'postgres://u:p@db:5432/logbook',
+      embeddedPgDir: '/var/lib/logbook',
+      redisUrl: 'redis://cache:6379',
+      jwtAccessTtlSeconds: 90,
+      jwtRefreshTtlSeconds: 43200,
+      cacheTtlSeconds: 5,
+      allowRegistration: false,
+      trustProxy: ['10.0.0.0/8', '127.0.0.1'],
+      logLevel: 'debug',
+      bodyLimitBytes: 512 * 1024,
+    });
+    expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
+    expect(load({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
+  });
+
+  it.each([
+    ['PORT', 'abc'],
+    ['PORT', '70000'],
+    ['DATABASE_URL', 'mysql://x/y'],
+    ['REDIS_URL', 'not a url'],
+    ['JWT_ACCESS_TTL', '15 minutes'],
+    ['JWT_REFRESH_TTL', '0'],
+    ['CACHE_TTL_SECONDS', '-1'],
+    ['ALLOW_REGISTRATION', 'maybe'],
+    ['TRUST_PROXY', 'everyone'],
+    ['LOG_LEVEL', 'loud'],
+    ['NODE_ENV', 'staging'],
+    ['BODY_LIMIT', '1gb'],
+    ['JWT_SECRET', 'short'],
+  ])('stops on a bad %s (%p) with a message naming it', (name, value) => {
+    const problems = problemsOf({ [name]: value });
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(new RegExp(`^${name} `));
+  });
+
+  it('names every bad value at once', () => {
+    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' }).map((problem) => problem.split(' ')[0])).toEqual(['PORT', 'LOG_LEVEL']);
+  });
+
+  it('never echoes a URL, which may hold a password', () => {
+    expect(problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db/x' })[0]).not.toContain('hunter2');
+  });
+
+  it('requires JWT_SECRET in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['JWT_SECRET is required when NODE_ENV=production']);
+    expect(load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
+  });
+
+  it('reads .env for what the environment lacks, the environment winning', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'logbook-settings-'));
+    writeFileSync(join(dir, '.env'), 'PORT=4000\nLOG_LEVEL=warn\n');
+    const settings = loadSettings({ PORT: '5000' }, { cwd: dir });
+    expect(settings.port).toBe(5000);
+    expect(settings.logLevel).toBe('warn');
+    expect(settings.embeddedPgDir).toBe(join(dir, '.data/pg'));
+  });
+});

@@ -1,0 +1,165 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+export const NODE_ENVS = ['development', 'production', 'test'] as const;
+export type NodeEnv = (typeof NODE_ENVS)[number];
+
+/** Every setting of the service, typed. Built once at boot by {@link loadSettings}; see .env.example. */
+export class Settings {
+  nodeEnv: NodeEnv;
+  port: number;
+  host: string;
+  /** Unset: an embedded PostgreSQL is started under {@link embeddedPgDir}. */
+  databaseUrl?: string;
+  databasePoolSize: number;
+  embeddedPgDir: string;
+  /** Unset: the cache lives in process memory. */
+  redisUrl?: string;
+  jwtSecret?: string;
+  jwtAccessTtlSeconds: number;
+  jwtRefreshTtlSeconds: number;
+  cacheTtlSeconds: number;
+  allowRegistration: boolean;
+  /** As Fastify's `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
+  trustProxy: boolean | number | string[];
+  logLevel: LogLevel;
+  bodyLimitBytes: number;
+  shutdownTimeoutMs: number;
+}
+
+export class SettingsError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`Invalid settings:\n  - ${problems.join('\n  - ')}`);
+    this.name = 'SettingsError';
+  }
+}
+
+type Env = Record<string, string | undefined>;
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
+const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2 };
+
+/** Reads the settings from `env`, with `.env` (in `cwd`) filling what `env` lacks. Throws a {@link SettingsError} naming every bad value. */
+export function loadSettings(env: Env, options: { cwd?: string; envFile?: string | false } = {}): Settings {
+  const cwd = options.cwd ?? process.cwd();
+  const file = options.envFile === false ? undefined : resolve(cwd, options.envFile ?? '.env');
+  const fromFile = file && existsSync(file) ? parseDotenv(readFileSync(file)) : {};
+  const source: Env = { ...fromFile, ...env };
+  const problems: string[] = [];
+  const read = new Reader(source, problems);
+
+  const settings: Settings = {
+    nodeEnv: read.oneOf('NODE_ENV', NODE_ENVS, 'development'),
+    port: read.integer('PORT', 3000, 0, 65535),
+    host: read.string('HOST') ?? '0.0.0.0',
+    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, 1, 500),
+    embeddedPgDir: resolve(cwd, read.string('EMBEDDED_PG_DIR') ?? '.data/pg'),
+    redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
+    jwtSecret: read.string('JWT_SECRET'),
+    jwtAccessTtlSeconds: read.duration('JWT_ACCESS_TTL', '15m'),
+    jwtRefreshTtlSeconds: read.duration('JWT_REFRESH_TTL', '7d'),
+    cacheTtlSeconds: read.integer('CACHE_TTL_SECONDS', 60, 1, 86400),
+    allowRegistration: read.boolean('ALLOW_REGISTRATION', true),
+    trustProxy: read.trustProxy('TRUST_PROXY'),
+    logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
+    bodyLimitBytes: read.size('BODY_LIMIT', '4mb'),
+    shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
+  };
+  if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
+    problems.push('JWT_SECRET is required when NODE_ENV=production');
+  }
+  if (settings.jwtSecret !== undefined && Buffer.byteLength(settings.jwtSecret) < 32) {
+    problems.push('JWT_SECRET must be at least 32 bytes long');
+  }
+  if (problems.length) throw new SettingsError(problems);
+  return settings;
+}
+
+class Reader {
+  constructor(
+    private readonly env: Env,
+    private readonly problems: string[],
+  ) {}
+
+  string(name: string): string | undefined {
+    const value = this.env[name]?.trim();
+    return value ? value : undefined;
+  }
+
+  integer(name: string, fallback: number, min: number, max: number): number {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    const value = /^-?\d+$/.test(raw) ? Number(raw) : NaN;
+    if (!Number.isSafeInteger(value) || value < min || value > max) {
+      return this.fail(name, raw, `an integer from ${min} to ${max}`, fallback);
+    }
+    return value;
+  }
+
+  boolean(name: string, fallback: boolean): boolean {
+    const raw = this.string(name)?.toLowerCase();
+    if (raw === undefined) return fallback;
+    if (raw === 'true' || raw === '1') return true;
+    if (raw === 'false' || raw === '0') return false;
+    return this.fail(name, raw, 'true or false', fallback);
+  }
+
+  oneOf<T extends string>(name: string, allowed: readonly T[], fallback: T): T {
+    const raw = this.string(name);
+    if (raw === undefined) return fallback;
+    if ((allowed as readonly string[]).includes(raw)) return raw as T;
+    return this.fail(name, raw, `one of ${allowed.join(', ')}`, fallback);
+  }
+
+  url(name: string, protocols: string[]): string | undefined {
+    const raw = this.string(name);
+    if (raw === undefined) return undefined;
+    try {
+      if (protocols.includes(new URL(raw).protocol)) return raw;
+    } catch {
+      // reported below
+    }
+    return this.fail(name, '<hidden>', `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, undefined);
+  }
+
+  /** `90`, `90s`, `15m`, `12h`, `7d`: a whole number of seconds. */
+  duration(name: string, fallback: string): number {
+    const raw = this.string(name) ?? fallback;
+    const match = /^(\d+)\s*([smhd]?)$/i.exec(raw);
+    const seconds = match ? Number(match[1]) * DURATION_UNITS[(match[2] || 's').toLowerCase()] : NaN;
+    if (!Number.isSafeInteger(seconds) || seconds <= 0) {
+      return this.fail(name, raw, 'a positive duration such as 900, 15m, 12h or 7d', 1);
+    }
+    return seconds;
+  }
+
+  /** `1048576`, `512kb`, `4mb`: a number of bytes. */
+  size(name: string, fallback: string): number {
+    const raw = this.string(name) ?? fallback;
+    const match = /^(\d+)\s*(b|kb|mb)?$/i.exec(raw);
+    const bytes = match ? Number(match[1]) * SIZE_UNITS[(match[2] || 'b').toLowerCase()] : NaN;
+    if (!Number.isSafeInteger(bytes) || bytes < 1024 || bytes > 256 * 1024 ** 2) {
+      return this.fail(name, raw, 'a size from 1kb to 256mb, such as 4mb', 1024);
+    }
+    return bytes;
+  }
+
+  trustProxy(name: string): boolean | number | string[] {
+    const raw = this.string(name);
+    if (raw === undefined || raw.toLowerCase() === 'false') return false;
+    if (raw.toLowerCase() === 'true') return true;
+    if (/^\d+$/.test(raw)) return Number(raw);
+    const entries = raw.split(',').map((entry) => entry.trim());
+    if (entries.every((entry) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) return entries;
+    return this.fail(name, raw, 'true, false, a hop count, or a comma-separated list of addresses/CIDRs', false);
+  }
+
+  private fail<T>(name: string, raw: string, expected: string, fallback: T): T {
+    this.problems.push(`${name} must be ${expected} (got "${raw}")`);
+    return fallback;
+  }
+}

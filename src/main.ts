@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { createApp } from './app.factory';
+import { createLogger } from './common/logging/logger';
+import { loadSettings, SettingsError } from './config/settings';
+import { migrateDatabase, openDatabaseServer } from './database/database-server';
+
+/** Starts Logbook: settings, the database (embedded unless DATABASE_URL), migrations, then the HTTP server. */
+async function bootstrap(): Promise<void> {
+  const settings = loadSettingsOrExit();
+  const logger = createLogger(settings.logLevel);
+  const database = await openDatabaseServer(settings, logger);
+  const stopDatabase = async () => database.embedded?.stop();
+  try {
+    settings.databaseUrl = database.url;
+    await migrateDatabase(database.url, logger);
+    const app = await createApp(settings, { logger });
+    await app.listen({ port: settings.port, host: settings.host });
+    logger.info(`Logbook listening on http://${settings.host}:${settings.port} (docs at /docs)`);
+
+    let stopping = false;
+    const shutdown = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal} received: finishing requests in flight, then stopping`);
+      setTimeout(() => {
+        logger.error(`shutdown took longer than ${settings.shutdownTimeoutMs} ms; exiting`);
+        process.exit(1);
+      }, settings.shutdownTimeoutMs).unref();
+      app
+        .close()
+        .then(stopDatabase)
+        .then(() => {
+          logger.info('stopped');
+          logger.flush();
+          process.exit(0);
+        })
+        .catch((error: Error) => {
+          logger.error({ err: error }, 'shutdown failed');
+          process.exit(1);
+        });
+    };
+    process.once('SIGTERM', shutdown);
+    process.once('SIGINT', shutdown);
+  } catch (error) {
+    logger.fatal({ err: error }, 'start-up failed');
+    await stopDatabase();
+    process.exit(1);
+  }
+}
+
+function loadSettingsOrExit() {
+  try {
+    return loadSettings(process.env);
+  } catch (error) {
+    if (!(error instanceof SettingsError)) throw error;
+    process.stderr.write(`Logbook cannot start. ${error.message}\n`);
+    process.exit(1);
+  }
+}
+
+void bootstrap();

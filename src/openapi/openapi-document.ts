@@ -1,0 +1,29 @@
+import { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { ErrorEnvelopeDto, PageMetaDto } from '../common/openapi/api-envelope.decorators';
+
+export const BEARER_SCHEME = 'bearer';
+
+/** The OpenAPI document as the code defines it; `npm run openapi` commits it as openapi.json. */
+export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
+  const config = new DocumentBuilder()
+    .setTitle('Logbook API')
+    .setDescription(
+      'Record what users do (activities) and read them back with filters, keyset pages and caching; ' +
+        'keep a tamper-evident, append-only audit trail of every change and sign-in. ' +
+        'Every response under /api/v1 is the envelope `{ success, message, data, meta }`; errors are ' +
+        '`{ success: false, error: { code, message, details }, requestId }`. Messages follow Accept-Language (en, th, de).',
+    )
+    .setVersion('1.0.0')
+    .setLicense('MIT', 'https://opensource.org/licenses/MIT')
+    .addServer('/', 'This server')
+    .addBearerAuth(
+      { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken from /api/v1/auth/login' },
+      BEARER_SCHEME,
+    )
+    .build();
+  return SwaggerModule.createDocument(app, config, {
+    extraModels: [ErrorEnvelopeDto, PageMetaDto],
+    operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
+  });
+}

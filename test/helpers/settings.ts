@@ -1,0 +1,19 @@
+import { loadSettings, Settings } from '../../src/config/settings';
+
+/**
+ * Settings as the tests run the app: the real environment's REDIS_URL (CI sets it), no `.env`, quiet logs,
+ * and whatever a test overrides.
+ */
+export function testSettings(overrides: Record<string, string | undefined> = {}): Settings {
+  return loadSettings(
+    {
+      NODE_ENV: 'test',
+      LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent',
+      REDIS_URL: process.env.REDIS_URL,
+      DATABASE_URL: process.env.TEST_DATABASE_URL,
+      PORT: '0',
+      ...overrides,
+    },
+    { envFile: false },
+  );
+}
