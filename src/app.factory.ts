@@ -1,7 +1,7 @@
 import { HttpStatus, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
-import { SwaggerModule } from '@nestjs/swagger';
+import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import type { FastifyInstance } from 'fastify';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module';
@@ -22,23 +22,10 @@ export interface AppOptions {
   extraModules?: Type<unknown>[];
 }
 
-/** Builds the whole application, initialised but not yet listening: used by main.ts, the tests and the OpenAPI script. */
+/** Builds the whole application, initialised but not yet listening: used by main.ts and the tests. */
 export async function createApp(settings: Settings, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(settings.logLevel, options.logDestination);
-  const adapter = new FastifyAdapter({
-    bodyLimit: settings.bodyLimitBytes,
-    trustProxy: settings.trustProxy,
-    genReqId: requestIdFor,
-    requestIdHeader: false,
-    return503OnClosing: true,
-    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
-  });
-  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings, options.extraModules), adapter, {
-    logger: new PinoNestLogger(logger),
-    bodyParser: false,
-    abortOnError: false,
-  });
-  app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['health'] });
+  const app = await createNestApp(settings, logger, options.extraModules, false);
   configureFastify(app.getHttpAdapter().getInstance(), logger, settings.bodyLimitBytes);
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
@@ -47,6 +34,40 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
     swaggerOptions: { persistAuthorization: true, displayRequestDuration: true },
   });
   await app.init();
+  return app;
+}
+
+/** The OpenAPI document, from the application's modules in preview mode: no provider runs, no database is needed. */
+export async function createOpenApiDocument(settings: Settings): Promise<OpenAPIObject> {
+  const app = await createNestApp(settings, createLogger('silent'), [], true);
+  try {
+    return buildOpenApiDocument(app);
+  } finally {
+    await app.close();
+  }
+}
+
+async function createNestApp(
+  settings: Settings,
+  logger: Logger,
+  extraModules: Type<unknown>[] = [],
+  preview: boolean,
+): Promise<NestFastifyApplication> {
+  const adapter = new FastifyAdapter({
+    bodyLimit: settings.bodyLimitBytes,
+    trustProxy: settings.trustProxy,
+    genReqId: requestIdFor,
+    requestIdHeader: false,
+    return503OnClosing: true,
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings, extraModules), adapter, {
+    logger: new PinoNestLogger(logger),
+    bodyParser: false,
+    abortOnError: false,
+    preview,
+  });
+  app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['health'] });
   return app;
 }
 

@@ -15,7 +15,7 @@ async function bootstrap(): Promise<void> {
     await migrateDatabase(database.url, logger);
     const app = await createApp(settings, { logger });
     await app.listen({ port: settings.port, host: settings.host });
-    logger.info(`Logbook listening on http://${settings.host}:${settings.port} (docs at /docs)`);
+    logger.info({ url: await app.getUrl() }, 'Logbook listening (API under /api/v1, docs at /docs)');
 
     let stopping = false;
     const shutdown = (signal: NodeJS.Signals) => {

@@ -101,6 +101,8 @@ export class EmbeddedPostgres {
     process.removeListener('exit', this.onExit);
     if (!child || child.exitCode !== null) return;
     const exited = new Promise<void>((done) => child.once('exit', () => done()));
+    // Keep this process alive until the server is down, even when nothing else is left to do.
+    child.ref();
     child.kill('SIGINT');
     const outcome = await Promise.race([exited.then(() => 'exited'), sleep(STOP_TIMEOUT_MS, undefined, { ref: false }).then(() => 'timeout')]);
     if (outcome === 'timeout') {

@@ -15,14 +15,14 @@ export class HealthController {
     private readonly cache: AppCache,
   ) {}
 
-  /**
-   * Whether the database and the cache answer
-   *
-   * 200 when both answer, 503 otherwise, with the state of each. Not enveloped, needs no token.
-   */
   @Get()
   @HealthCheck({ swaggerDocumentation: false })
-  @ApiOperation({ operationId: 'Health_check' })
+  @ApiOperation({
+    operationId: 'Health_check',
+    summary: 'Whether the database and the cache answer',
+    description: '200 when both answer, 503 otherwise, with the state of each. Not enveloped; needs no token.',
+    security: [],
+  })
   @ApiResponse({ status: 200, type: HealthCheckDto, description: 'The database and the cache answer' })
   @ApiResponse({ status: 503, type: HealthCheckDto, description: 'The database or the cache does not answer' })
   async check(@Res({ passthrough: true }) reply: FastifyReply): Promise<HealthCheckResult> {

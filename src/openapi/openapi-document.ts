@@ -1,6 +1,5 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import { ErrorEnvelopeDto, PageMetaDto } from '../common/openapi/api-envelope.decorators';
 
 export const BEARER_SCHEME = 'bearer';
 
@@ -21,9 +20,10 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken from /api/v1/auth/login' },
       BEARER_SCHEME,
     )
+    .addSecurityRequirements(BEARER_SCHEME)
+    .addTag('Health', 'Liveness and readiness of the service and its database and cache')
     .build();
   return SwaggerModule.createDocument(app, config, {
-    extraModels: [ErrorEnvelopeDto, PageMetaDto],
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
 }

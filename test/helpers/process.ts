@@ -1,0 +1,40 @@
+import { ChildProcess, spawn } from 'node:child_process';
+import { join } from 'node:path';
+
+export const ROOT = join(__dirname, '..', '..');
+
+export interface RunningLogbook {
+  child: ChildProcess;
+  baseUrl: string;
+  output: () => string;
+  exited: Promise<number | null>;
+}
+
+/**
+ * Runs the real entry point (src/main.ts, compiled on the fly) as its own process, as `npm start` runs it.
+ * `prefix` runs it through another command first (setpriv, for another OS user).
+ */
+export function spawnLogbook(env: Record<string, string>, prefix: string[] = []): { child: ChildProcess; ready: Promise<RunningLogbook> } {
+  const argv = [...prefix, process.execPath, '-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')];
+  const child = spawn(argv[0], argv.slice(1), {
+    cwd: ROOT,
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', LOG_LEVEL: 'info', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  const ready = new Promise<RunningLogbook>((resolve, reject) => {
+    const onData = () => {
+      const match = /"url":"(http:\/\/[^"]+)".*Logbook listening/.exec(output);
+      if (match) {
+        child.stdout?.off('data', onData);
+        resolve({ child, baseUrl: match[1].replace('0.0.0.0', '127.0.0.1'), output: () => output, exited });
+      }
+    };
+    child.stdout?.on('data', onData);
+    void exited.then((code) => reject(new Error(`Logbook exited with ${code} before listening:\n${output}`)));
+  });
+  return { child, ready };
+}
