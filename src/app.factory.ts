@@ -77,7 +77,7 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     if (body === '') return done(null, undefined);
-    parseJson(request, body as string, (error, value) =>
+    void parseJson(request, body as string, (error, value) =>
       error ? done(new AppException(HttpStatus.BAD_REQUEST, 'invalidJson'), undefined) : done(null, value),
     );
   });

@@ -79,7 +79,11 @@ describe('the envelope, errors and request ids (global pipe, interceptor and fil
   });
 
   it('rejects unknown fields, also nested ones, instead of dropping them', async () => {
-    const res = await http('/api/v1/probe/batch', { method: 'POST', body: { items: [{ action: 'a', user: 3 }], id: 1 } }, t.baseUrl);
+    const res = await http(
+      '/api/v1/probe/batch',
+      { method: 'POST', body: { items: [{ action: 'a', user: 3 }], id: 1 } },
+      t.baseUrl,
+    );
     expect(res.status).toBe(400);
     expect(res.body.error.details).toEqual(
       expect.arrayContaining([
@@ -110,7 +114,11 @@ describe('the envelope, errors and request ids (global pipe, interceptor and fil
   });
 
   it('refuses a prototype-poisoning body', async () => {
-    const res = await http('/api/v1/probe/batch', { method: 'POST', body: '{"__proto__": {"x": 1}, "items": []}' }, t.baseUrl);
+    const res = await http(
+      '/api/v1/probe/batch',
+      { method: 'POST', body: '{"__proto__": {"x": 1}, "items": []}' },
+      t.baseUrl,
+    );
     expect(res.status).toBe(400);
     expect(res.body.success).toBe(false);
   });
@@ -118,7 +126,11 @@ describe('the envelope, errors and request ids (global pipe, interceptor and fil
   it.each(['text/plain', 'application/x-www-form-urlencoded', 'application/xml'])(
     'answers a %s body with 415 in the envelope',
     async (contentType) => {
-      const res = await http('/api/v1/probe/batch', { method: 'POST', body: 'items=1', headers: { 'content-type': contentType } }, t.baseUrl);
+      const res = await http(
+        '/api/v1/probe/batch',
+        { method: 'POST', body: 'items=1', headers: { 'content-type': contentType } },
+        t.baseUrl,
+      );
       expect(res.status).toBe(415);
       expect(res.body.error.code).toBe('HTTP_415');
       expect(res.body.error.message).toMatch(/application\/json/);
@@ -126,7 +138,11 @@ describe('the envelope, errors and request ids (global pipe, interceptor and fil
   );
 
   it('answers an oversized body with 413 in the envelope', async () => {
-    const res = await http('/api/v1/probe/batch', { method: 'POST', body: { items: [{ action: 'a', note: 'x'.repeat(4096) }] } }, t.baseUrl);
+    const res = await http(
+      '/api/v1/probe/batch',
+      { method: 'POST', body: { items: [{ action: 'a', note: 'x'.repeat(4096) }] } },
+      t.baseUrl,
+    );
     expect(res.status).toBe(413);
     expect(res.body.error).toEqual({ code: 'HTTP_413', message: 'Request body is too large', details: null });
   });
@@ -168,18 +184,23 @@ describe('the envelope, errors and request ids (global pipe, interceptor and fil
     });
 
     it('echoes a well-formed client id, on success and on error', async () => {
-      expect((await get('/api/v1/probe/plain', { 'x-request-id': 'abc.DEF_1:2-3' })).headers.get('x-request-id')).toBe('abc.DEF_1:2-3');
+      expect((await get('/api/v1/probe/plain', { 'x-request-id': 'abc.DEF_1:2-3' })).headers.get('x-request-id')).toBe(
+        'abc.DEF_1:2-3',
+      );
       const error = await get('/api/v1/nowhere', { 'x-request-id': 'a'.repeat(128) });
       expect(error.headers.get('x-request-id')).toBe('a'.repeat(128));
       expect(error.body.requestId).toBe('a'.repeat(128));
     });
 
-    it.each(['a'.repeat(129), 'has space', 'semi;colon', 'quote"d', '<script>'])('replaces a malformed client id %p', async (sent) => {
-      const res = await get('/api/v1/probe/plain', { 'x-request-id': sent });
-      const id = res.headers.get('x-request-id');
-      expect(id).not.toBe(sent);
-      expect(id).toMatch(/^[0-9a-f-]{36}$/);
-    });
+    it.each(['a'.repeat(129), 'has space', 'semi;colon', 'quote"d', '<script>'])(
+      'replaces a malformed client id %p',
+      async (sent) => {
+        const res = await get('/api/v1/probe/plain', { 'x-request-id': sent });
+        const id = res.headers.get('x-request-id');
+        expect(id).not.toBe(sent);
+        expect(id).toMatch(/^[0-9a-f-]{36}$/);
+      },
+    );
 
     it('is on responses outside /api/v1 too', async () => {
       const res = await get('/health', { 'x-request-id': 'health-1' });
@@ -188,19 +209,39 @@ describe('the envelope, errors and request ids (global pipe, interceptor and fil
   });
 
   it('carries the request id, client address, user agent and language to code awaited inside the handler', async () => {
-    const res = await get('/api/v1/probe/context', { 'x-request-id': 'ctx-1', 'user-agent': 'probe/1.0', 'accept-language': 'de' });
-    expect(res.body.data).toEqual({ requestId: 'ctx-1', ipAddress: '127.0.0.1', userAgent: 'probe/1.0', language: 'de' });
+    const res = await get('/api/v1/probe/context', {
+      'x-request-id': 'ctx-1',
+      'user-agent': 'probe/1.0',
+      'accept-language': 'de',
+    });
+    expect(res.body.data).toEqual({
+      requestId: 'ctx-1',
+      ipAddress: '127.0.0.1',
+      userAgent: 'probe/1.0',
+      language: 'de',
+    });
   });
 
   it('logs one structured line per request, without the body, query string or token', async () => {
     await http(
       '/api/v1/probe/batch?token=query-secret',
-      { method: 'POST', body: { items: [{ action: 'zq-secret' }] }, token: 'header-secret', headers: { 'x-request-id': 'log-1' } },
+      {
+        method: 'POST',
+        body: { items: [{ action: 'zq-secret' }] },
+        token: 'header-secret',
+        headers: { 'x-request-id': 'log-1' },
+      },
       t.baseUrl,
     );
     const line = t.logs.find((entry) => entry.requestId === 'log-1' && entry.msg === 'request completed');
     expect(line).toEqual(
-      expect.objectContaining({ level: 'info', method: 'POST', route: '/api/v1/probe/batch', status: 201, durationMs: expect.any(Number) }),
+      expect.objectContaining({
+        level: 'info',
+        method: 'POST',
+        route: '/api/v1/probe/batch',
+        status: 201,
+        durationMs: expect.any(Number),
+      }),
     );
     const all = JSON.stringify(t.logs);
     expect(all).not.toMatch(/query-secret|zq-secret|header-secret/);

@@ -29,7 +29,9 @@ describe('the schema', () => {
   });
 
   it('has every migration file applied', async () => {
-    const files = readdirSync(join(__dirname, '..', 'src', 'database', 'migrations')).filter((file) => file.endsWith('.ts'));
+    const files = readdirSync(join(__dirname, '..', 'src', 'database', 'migrations')).filter((file) =>
+      file.endsWith('.ts'),
+    );
     const applied = await dataSource.query('SELECT name FROM migrations');
     expect(applied).toHaveLength(files.length);
   });

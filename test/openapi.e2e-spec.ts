@@ -31,7 +31,9 @@ describe('the OpenAPI document', () => {
 
   it('declares a bearer security scheme, required unless an operation opts out', () => {
     const document = committed();
-    expect(document.components.securitySchemes.bearer).toEqual(expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }));
+    expect(document.components.securitySchemes.bearer).toEqual(
+      expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
+    );
     expect(document.security).toEqual([{ bearer: [] }]);
     expect(document.paths['/health'].get.security).toEqual([]);
   });
@@ -50,10 +52,14 @@ describe('the OpenAPI document', () => {
 
   it('passes the Redocly linter with the committed ruleset', async () => {
     const bin = join(ROOT, 'node_modules', '.bin', 'redocly');
-    const { stdout } = await promisify(execFile)(bin, ['lint', 'openapi.json', '--config', 'redocly.yaml', '--format', 'json'], {
-      cwd: ROOT,
-      env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
-    });
+    const { stdout } = await promisify(execFile)(
+      bin,
+      ['lint', 'openapi.json', '--config', 'redocly.yaml', '--format', 'json'],
+      {
+        cwd: ROOT,
+        env: { ...process.env, REDOCLY_TELEMETRY: 'off', REDOCLY_SUPPRESS_UPDATE_NOTICE: 'true' },
+      },
+    );
     const report = JSON.parse(stdout);
     expect(report.totals).toEqual({ errors: 0, warnings: 0, ignored: 0 });
   });

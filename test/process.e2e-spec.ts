@@ -68,11 +68,20 @@ describe('the Logbook process on its embedded PostgreSQL', () => {
 
     // A request in flight: its body is still being sent when the signal arrives.
     const inFlight = new Promise<{ status: number; body: string }>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/api/v1/nowhere', headers: { 'content-type': 'application/json', 'content-length': '2' } }, (res) => {
-        let body = '';
-        res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
-      });
+      const req = request(
+        {
+          host: '127.0.0.1',
+          port,
+          method: 'POST',
+          path: '/api/v1/nowhere',
+          headers: { 'content-type': 'application/json', 'content-length': '2' },
+        },
+        (res) => {
+          let body = '';
+          res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+          res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+        },
+      );
       req.on('error', reject);
       req.write('{');
       setTimeout(() => {
@@ -127,7 +136,14 @@ describe('the Logbook process on its embedded PostgreSQL', () => {
   const asRoot = userInfo().uid === 0;
   const nobodyCanReach = (() => {
     try {
-      execFileSync('setpriv', ['--reuid=nobody', '--regid=nogroup', '--clear-groups', 'test', '-r', join(ROOT, 'src', 'main.ts')]);
+      execFileSync('setpriv', [
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+        'test',
+        '-r',
+        join(ROOT, 'src', 'main.ts'),
+      ]);
       return true;
     } catch {
       return false;
@@ -141,7 +157,12 @@ describe('the Logbook process on its embedded PostgreSQL', () => {
     for (const dir of [userHome, join(userHome, 'clone'), dirname(userData)]) chownSync(dir, 65534, 65534);
     chmodSync(userHome, 0o700);
     try {
-      const running = await spawnLogbook({ EMBEDDED_PG_DIR: userData, HOME: userHome }, ['setpriv', '--reuid=nobody', '--regid=nogroup', '--clear-groups']).ready;
+      const running = await spawnLogbook({ EMBEDDED_PG_DIR: userData, HOME: userHome }, [
+        'setpriv',
+        '--reuid=nobody',
+        '--regid=nogroup',
+        '--clear-groups',
+      ]).ready;
       expect((await fetch(`${running.baseUrl}/health`)).status).toBe(200);
       running.child.kill('SIGTERM');
       expect(await running.exited).toBe(0);

@@ -89,7 +89,10 @@ describe('loadSettings', () => {
   });
 
   it('names every bad value at once', () => {
-    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' }).map((problem) => problem.split(' ')[0])).toEqual(['PORT', 'LOG_LEVEL']);
+    expect(problemsOf({ PORT: 'x', LOG_LEVEL: 'y' }).map((problem) => problem.split(' ')[0])).toEqual([
+      'PORT',
+      'LOG_LEVEL',
+    ]);
   });
 
   it('never echoes a URL, which may hold a password', () => {

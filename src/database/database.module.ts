@@ -9,7 +9,11 @@ import { Settings } from '../config/settings';
       inject: [Settings],
       useFactory: (settings: Settings) => {
         if (!settings.databaseUrl) throw new Error('DATABASE_URL is not set and no embedded PostgreSQL was started');
-        return { ...dataSourceOptions(settings.databaseUrl, settings.databasePoolSize), retryAttempts: 3, retryDelay: 1000 };
+        return {
+          ...dataSourceOptions(settings.databaseUrl, settings.databasePoolSize),
+          retryAttempts: 3,
+          retryDelay: 1000,
+        };
       },
     }),
   ],

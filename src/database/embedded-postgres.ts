@@ -1,6 +1,16 @@
 import { ChildProcess, execFileSync, spawn, SpawnOptions } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chownSync, closeSync, existsSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import {
+  chownSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+} from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { arch, platform, userInfo } from 'node:os';
@@ -104,7 +114,10 @@ export class EmbeddedPostgres {
     // Keep this process alive until the server is down, even when nothing else is left to do.
     child.ref();
     child.kill('SIGINT');
-    const outcome = await Promise.race([exited.then(() => 'exited'), sleep(STOP_TIMEOUT_MS, undefined, { ref: false }).then(() => 'timeout')]);
+    const outcome = await Promise.race([
+      exited.then(() => 'exited'),
+      sleep(STOP_TIMEOUT_MS, undefined, { ref: false }).then(() => 'timeout'),
+    ]);
     if (outcome === 'timeout') {
       this.logger.warn('embedded PostgreSQL did not stop in time; sending SIGQUIT');
       child.kill('SIGQUIT');
@@ -207,7 +220,9 @@ export class EmbeddedPostgres {
       }
     }
     await this.stop();
-    throw new Error(`embedded PostgreSQL did not accept connections within ${READY_TIMEOUT_MS} ms: ${String(lastError)}`);
+    throw new Error(
+      `embedded PostgreSQL did not accept connections within ${READY_TIMEOUT_MS} ms: ${String(lastError)}`,
+    );
   }
 }
 
@@ -229,7 +244,11 @@ function createRunner(): Runner {
   const nobody = idOf('nobody') ?? { uid: 65534, gid: 65534 };
   const namespaced = ['unshare', '--user', `--map-user=${nobody.uid}`, `--map-group=${nobody.gid}`, '--'];
   if (canRun(namespaced[0], [...namespaced.slice(1), 'true'])) {
-    return { command: (bin, args) => [namespaced[0], [...namespaced.slice(1), bin, ...args]], spawnOptions: {}, own: () => undefined };
+    return {
+      command: (bin, args) => [namespaced[0], [...namespaced.slice(1), bin, ...args]],
+      spawnOptions: {},
+      own: () => undefined,
+    };
   }
   const postgres = idOf('postgres') ?? createPostgresUser();
   return {
@@ -290,7 +309,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolvePort(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }

@@ -14,7 +14,11 @@ export interface RequestOptions {
 }
 
 /** Speaks HTTP to a running app: the shared one of the test run unless `baseUrl` says otherwise. */
-export async function http<T = any>(path: string, options: RequestOptions = {}, baseUrl = sharedBaseUrl()): Promise<HttpResponse<T>> {
+export async function http<T = any>(
+  path: string,
+  options: RequestOptions = {},
+  baseUrl = sharedBaseUrl(),
+): Promise<HttpResponse<T>> {
   const headers: Record<string, string> = { ...options.headers };
   let body: string | undefined;
   if (options.body !== undefined) {

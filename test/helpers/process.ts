@@ -14,7 +14,10 @@ export interface RunningLogbook {
  * Runs the real entry point (src/main.ts, compiled on the fly) as its own process, as `npm start` runs it.
  * `prefix` runs it through another command first (setpriv, for another OS user).
  */
-export function spawnLogbook(env: Record<string, string>, prefix: string[] = []): { child: ChildProcess; ready: Promise<RunningLogbook> } {
+export function spawnLogbook(
+  env: Record<string, string>,
+  prefix: string[] = [],
+): { child: ChildProcess; ready: Promise<RunningLogbook> } {
   const argv = [...prefix, process.execPath, '-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')];
   const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,

@@ -13,7 +13,7 @@ export interface TestDatabaseServer {
 /** DATABASE_URL's server when set (CI: the machine's PostgreSQL); otherwise a throw-away embedded one. */
 export async function startTestDatabaseServer(): Promise<TestDatabaseServer> {
   const external = process.env.DATABASE_URL;
-  if (external) return { adminUrl: external, stop: async () => undefined };
+  if (external) return { adminUrl: external, stop: () => Promise.resolve() };
   const dataDir = join(mkdtempSync(join(tmpdir(), 'logbook-test-')), 'pg');
   const embedded = new EmbeddedPostgres({ dataDir });
   await embedded.start();

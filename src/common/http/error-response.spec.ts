@@ -21,7 +21,9 @@ describe('renderError', () => {
   });
 
   it("keeps a Nest exception's own English message, and uses the status message in other languages", () => {
-    expect(renderError(new NotFoundException('Thing 5 not found'), 'r', 'en').body.error.message).toBe('Thing 5 not found');
+    expect(renderError(new NotFoundException('Thing 5 not found'), 'r', 'en').body.error.message).toBe(
+      'Thing 5 not found',
+    );
     expect(renderError(new NotFoundException('Thing 5 not found'), 'r', 'th').body.error.message).toBe('ไม่พบข้อมูล');
     expect(renderError(new BadRequestException(), 'r', 'en').body.error.message).toBe('Bad Request');
   });
@@ -30,11 +32,14 @@ describe('renderError', () => {
     expect(renderError(dbError('23505'), 'r', 'en').status).toBe(409);
   });
 
-  it.each(['57P01', '08006', '40001', '53300', 'ECONNREFUSED'])('maps database condition %s to a retryable 503', (code) => {
-    const rendered = renderError(dbError(code), 'r', 'en');
-    expect(rendered.status).toBe(503);
-    expect(rendered.headers['Retry-After']).toBe('1');
-  });
+  it.each(['57P01', '08006', '40001', '53300', 'ECONNREFUSED'])(
+    'maps database condition %s to a retryable 503',
+    (code) => {
+      const rendered = renderError(dbError(code), 'r', 'en');
+      expect(rendered.status).toBe(503);
+      expect(rendered.headers['Retry-After']).toBe('1');
+    },
+  );
 
   it('maps a lost connection to 503', () => {
     expect(renderError(new Error('Connection terminated unexpectedly'), 'r', 'en').status).toBe(503);

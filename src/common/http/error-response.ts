@@ -24,7 +24,8 @@ const TRANSPORT_STATUSES = new Set([413, 415]);
 /** PostgreSQL and driver conditions that mean "the database cannot serve now; retrying later can work". */
 const UNAVAILABLE_SQLSTATES = new Set(['40001', '40P01', '53300', '55P03', '57014', '57P01', '57P02', '57P03']);
 const UNAVAILABLE_ERRNOS = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN']);
-const UNAVAILABLE_MESSAGES = /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|the database system is (starting up|shutting down)/i;
+const UNAVAILABLE_MESSAGES =
+  /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection is closed|the database system is (starting up|shutting down)/i;
 
 /** Maps any thrown value to the status, the error envelope and headers that answer it. */
 export function renderError(error: unknown, requestId: string, language: Language): RenderedError {

@@ -74,7 +74,8 @@ interface EnvelopeOptions {
 /** Documents a success response as the envelope around `model`: `{ success, message, data[, meta] }`. */
 export function ApiEnvelope(model: Type<unknown>, options: EnvelopeOptions = {}) {
   const { status = 200, isArray = false, paginated = false } = options;
-  const data = isArray || paginated ? { type: 'array', items: { $ref: getSchemaPath(model) } } : { $ref: getSchemaPath(model) };
+  const data =
+    isArray || paginated ? { type: 'array', items: { $ref: getSchemaPath(model) } } : { $ref: getSchemaPath(model) };
   return applyDecorators(
     ApiExtraModels(model, PageMetaDto),
     ApiResponse({
