@@ -38,8 +38,11 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
 }
 
 /** The OpenAPI document, from the application's modules in preview mode: no provider runs, no database is needed. */
-export async function createOpenApiDocument(settings: Settings): Promise<OpenAPIObject> {
-  const app = await createNestApp(settings, createLogger('silent'), [], true);
+export async function createOpenApiDocument(
+  settings: Settings,
+  extraModules: Type<unknown>[] = [],
+): Promise<OpenAPIObject> {
+  const app = await createNestApp(settings, createLogger('silent'), extraModules, true);
   try {
     return buildOpenApiDocument(app);
   } finally {

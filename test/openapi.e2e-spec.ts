@@ -4,7 +4,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createOpenApiDocument } from '../src/app.factory';
 import { serializeOpenApi } from '../src/openapi/write-openapi';
+import { startTestApp } from './helpers/app';
 import { http } from './helpers/http';
+import { OpenApiResponseValidator } from './helpers/openapi-validator';
+import { ProbeModule } from './helpers/probe.module';
 import { testSettings } from './helpers/settings';
 
 const ROOT = join(__dirname, '..');
@@ -62,5 +65,31 @@ describe('the OpenAPI document', () => {
     );
     const report = JSON.parse(stdout);
     expect(report.totals).toEqual({ errors: 0, warnings: 0, ignored: 0 });
+  });
+});
+
+describe('the envelope as documented', () => {
+  it('has exactly the keys the document gives it, on success, lists and errors; the check can fail', async () => {
+    const validator = new OpenApiResponseValidator(await createOpenApiDocument(testSettings(), [ProbeModule]));
+    const t = await startTestApp({ LOG_LEVEL: 'silent' }, [ProbeModule]);
+    try {
+      const plain = await http('/api/v1/probe/plain', {}, t.baseUrl);
+      expect(validator.problems('GET', '/api/v1/probe/plain', 200, plain.body)).toEqual([]);
+      const list = await http('/api/v1/probe/list', {}, t.baseUrl);
+      expect(validator.problems('GET', '/api/v1/probe/list', 200, list.body)).toEqual([]);
+      const invalid = await http('/api/v1/probe/batch', { method: 'POST', body: { items: [{}] } }, t.baseUrl);
+      expect(invalid.status).toBe(400);
+      expect(validator.problems('POST', '/api/v1/probe/batch', 400, invalid.body)).toEqual([]);
+
+      expect(validator.problems('GET', '/api/v1/probe/plain', 200, { ...plain.body, extra: 1 })).not.toEqual([]);
+      expect(validator.problems('GET', '/api/v1/probe/plain', 200, { ...plain.body, data: {} })).not.toEqual([]);
+      const { meta: _meta, ...withoutMeta } = list.body;
+      expect(validator.problems('GET', '/api/v1/probe/list', 200, withoutMeta)).not.toEqual([]);
+      expect(
+        validator.problems('POST', '/api/v1/probe/batch', 400, { ...invalid.body, requestId: undefined }),
+      ).not.toEqual([]);
+    } finally {
+      await t.close();
+    }
   });
 });

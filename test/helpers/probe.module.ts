@@ -1,9 +1,21 @@
 import { Body, Controller, ForbiddenException, Get, Module, Post } from '@nestjs/common';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsOptional, IsString, MaxLength, MinLength, ValidateNested } from 'class-validator';
+import { ApiProperty } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
+import { ApiEnvelope, ApiErrors } from '../../src/common/openapi/api-envelope.decorators';
 import { RequestContextStore } from '../../src/common/context/request-context';
 import { ApiResult } from '../../src/common/http/api-result';
+
+class ProbeHelloDto {
+  @ApiProperty()
+  hello: string;
+}
+
+class ProbeNumberDto {
+  @ApiProperty()
+  n: number;
+}
 
 class ProbeItemDto {
   @IsString()
@@ -30,11 +42,13 @@ class ProbeController {
   constructor(private readonly dataSource: DataSource) {}
 
   @Get('plain')
+  @ApiEnvelope(ProbeHelloDto)
   plain() {
     return { hello: 'world' };
   }
 
   @Get('list')
+  @ApiEnvelope(ProbeNumberDto, { paginated: true })
   list() {
     return ApiResult.page([{ n: 1 }, { n: 2 }], {
       totalItems: 2,
@@ -47,6 +61,7 @@ class ProbeController {
   }
 
   @Post('batch')
+  @ApiErrors(400, 413, 415)
   batch(@Body() dto: ProbeBatchDto) {
     return ApiResult.of(dto.items, 'created');
   }
