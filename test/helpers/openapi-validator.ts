@@ -48,7 +48,7 @@ export class OpenApiResponseValidator {
       throw new Error(
         `the OpenAPI document does not describe status ${status} of ${method.toUpperCase()} ${route.template}`,
       );
-    const validate = this.ajv.compile(close(rewriteRefs(schema)) as Schema);
+    const validate = this.ajv.compile(close<Schema>(rewriteRefs(schema)));
     this.compiled.set(key, validate);
     return validate;
   }
