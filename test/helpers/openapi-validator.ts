@@ -71,7 +71,7 @@ function rewriteRefs<T>(value: T): T {
 function close<T>(value: T): T {
   if (Array.isArray(value)) return value.map(close) as T;
   if (value && typeof value === 'object') {
-    const schema = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, close(inner)])) as Schema;
+    const schema: Schema = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, close(inner)]));
     if (schema.properties && schema.additionalProperties === undefined && !schema.allOf)
       schema.additionalProperties = false;
     return schema as T;
