@@ -8,6 +8,10 @@ import { SettingsModule } from './config/settings.module';
 import { Settings } from './config/settings';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { AuditLogModule } from './modules/audit-log/audit-log.module';
+import { AuthModule } from './modules/auth/auth.module';
+import { UsersModule } from './modules/users/users.module';
+import { RedisModule } from './redis/redis.module';
 
 /** Wires the feature modules and registers the global pipe, interceptor and filter, once. */
 @Module({})
@@ -15,7 +19,17 @@ export class AppModule {
   static forRoot(settings: Settings, extraModules: Type<unknown>[] = []): DynamicModule {
     return {
       module: AppModule,
-      imports: [SettingsModule.forRoot(settings), DatabaseModule, AppCacheModule, HealthModule, ...extraModules],
+      imports: [
+        SettingsModule.forRoot(settings),
+        DatabaseModule,
+        RedisModule,
+        AppCacheModule,
+        HealthModule,
+        AuthModule,
+        UsersModule,
+        AuditLogModule,
+        ...extraModules,
+      ],
       providers: [
         { provide: APP_PIPE, useClass: AppValidationPipe },
         { provide: APP_INTERCEPTOR, useClass: EnvelopeInterceptor },

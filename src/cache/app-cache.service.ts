@@ -1,9 +1,9 @@
-import { Inject, Injectable, Logger, OnApplicationShutdown } from '@nestjs/common';
-import KeyvRedis, { createClient, RedisClientType } from '@keyv/redis';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
+import KeyvRedis from '@keyv/redis';
 import { CacheableMemory } from 'cacheable';
 import { Cache, createCache } from 'cache-manager';
 import { Keyv } from 'keyv';
-import { Settings } from '../config/settings';
+import { RedisService } from '../redis/redis.service';
 
 /** How long a cache call may take before the request goes on without the cache. */
 const CACHE_CALL_TIMEOUT_MS = 300;
@@ -17,23 +17,16 @@ export type CacheBackend = 'redis' | 'memory';
  */
 @Injectable()
 export class AppCache implements OnApplicationShutdown {
-  private readonly logger = new Logger(AppCache.name);
   readonly backend: CacheBackend;
-  private readonly redis?: RedisClientType;
   private readonly cache: Cache;
-  private lastErrorLog = 0;
 
-  constructor(@Inject(Settings) settings: Settings) {
-    if (settings.redisUrl) {
+  constructor(private readonly redis: RedisService) {
+    if (redis.client) {
       this.backend = 'redis';
-      this.redis = createClient({
-        url: settings.redisUrl,
-        disableOfflineQueue: true,
-        socket: { connectTimeout: 1000, reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000) },
+      const store = new KeyvRedis(redis.client, {
+        throwOnConnectError: false,
+        connectionTimeout: CACHE_CALL_TIMEOUT_MS,
       });
-      this.redis.on('error', (error: Error) => this.logThrottled('Redis error', error));
-      this.redis.connect().catch((error: Error) => this.logThrottled('Redis connection failed', error));
-      const store = new KeyvRedis(this.redis, { throwOnConnectError: false, connectionTimeout: CACHE_CALL_TIMEOUT_MS });
       this.cache = createCache({ stores: [new Keyv({ store, namespace: 'logbook' })] });
     } else {
       this.backend = 'memory';
@@ -57,18 +50,18 @@ export class AppCache implements OnApplicationShutdown {
 
   /** Whether the cache answers now: memory always does; Redis must answer a PING in time. */
   async isUp(): Promise<boolean> {
-    if (!this.redis) return true;
-    if (!this.redis.isReady) return false;
-    return (await this.guard(this.redis.ping(), 'ping')) === 'PONG';
+    if (!this.redis.client) return true;
+    if (!this.redis.ready) return false;
+    return (await this.guard(this.redis.client.ping(), 'ping')) === 'PONG';
   }
 
   async onApplicationShutdown(): Promise<void> {
-    await this.cache.disconnect().catch(() => undefined);
-    if (this.redis?.isOpen) this.redis.destroy();
+    // The Redis connection itself belongs to RedisService, which closes it.
+    if (this.backend === 'memory') await this.cache.disconnect().catch(() => undefined);
   }
 
   private async guard<T>(operation: Promise<T>, name: string): Promise<T | undefined> {
-    if (this.redis && !this.redis.isReady) {
+    if (this.redis.enabled && !this.redis.ready) {
       operation.catch(() => undefined);
       return undefined;
     }
@@ -79,17 +72,10 @@ export class AppCache implements OnApplicationShutdown {
     try {
       return await Promise.race([operation, timeout]);
     } catch (error) {
-      this.logThrottled(`cache ${name} failed`, error as Error);
+      this.redis.warn(`cache ${name} failed`, error as Error);
       return undefined;
     } finally {
       clearTimeout(timer);
     }
-  }
-
-  private logThrottled(message: string, error: Error): void {
-    const now = Date.now();
-    if (now - this.lastErrorLog < 10_000) return;
-    this.lastErrorLog = now;
-    this.logger.warn(`${message}: ${error.message}`);
   }
 }

@@ -23,6 +23,10 @@ export class Settings {
   jwtRefreshTtlSeconds: number;
   cacheTtlSeconds: number;
   allowRegistration: boolean;
+  /** Failed sign-ins for one email, and from one client address, within the window, after which sign-in is locked (429). */
+  loginMaxFailuresPerEmail: number;
+  loginMaxFailuresPerAddress: number;
+  loginThrottleWindowSeconds: number;
   /** As Fastify's `trustProxy`: false, true, a hop count, or a list of addresses/CIDRs. */
   trustProxy: boolean | number | string[];
   logLevel: LogLevel;
@@ -64,6 +68,9 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     jwtRefreshTtlSeconds: read.duration('JWT_REFRESH_TTL', '7d'),
     cacheTtlSeconds: read.integer('CACHE_TTL_SECONDS', 60, 1, 86400),
     allowRegistration: read.boolean('ALLOW_REGISTRATION', true),
+    loginMaxFailuresPerEmail: read.integer('LOGIN_MAX_FAILURES_PER_EMAIL', 10, 1, 1_000_000),
+    loginMaxFailuresPerAddress: read.integer('LOGIN_MAX_FAILURES_PER_ADDRESS', 100, 1, 1_000_000),
+    loginThrottleWindowSeconds: read.duration('LOGIN_THROTTLE_WINDOW', '15m'),
     trustProxy: read.trustProxy('TRUST_PROXY'),
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: read.size('BODY_LIMIT', '4mb'),

@@ -9,9 +9,11 @@ import {
 } from '@nestjs/terminus';
 import type { FastifyReply } from 'fastify';
 import { AppCache } from '../cache/app-cache.service';
+import { Public } from '../common/auth/auth.decorators';
 import { HealthCheckDto } from './health.dto';
 
 @ApiTags('Health')
+@Public()
 @Controller('health')
 export class HealthController {
   constructor(

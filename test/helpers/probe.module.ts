@@ -4,6 +4,7 @@ import { ArrayMaxSize, IsArray, IsOptional, IsString, MaxLength, MinLength, Vali
 import { ApiProperty } from '@nestjs/swagger';
 import { DataSource } from 'typeorm';
 import { ApiEnvelope, ApiErrors } from '../../src/common/openapi/api-envelope.decorators';
+import { Public } from '../../src/common/auth/auth.decorators';
 import { RequestContextStore } from '../../src/common/context/request-context';
 import { ApiResult } from '../../src/common/http/api-result';
 
@@ -37,6 +38,7 @@ class ProbeBatchDto {
 }
 
 /** Routes that exercise the global pipe, interceptor and filter, mounted only in tests. */
+@Public()
 @Controller('probe')
 class ProbeController {
   constructor(private readonly dataSource: DataSource) {}

@@ -12,6 +12,7 @@ export function testSettings(overrides: Record<string, string | undefined> = {})
       REDIS_URL: process.env.REDIS_URL,
       DATABASE_URL: process.env.TEST_DATABASE_URL,
       PORT: '0',
+      JWT_SECRET: 'logbook-test-secret-0123456789-abcdefghij',
       ...overrides,
     },
     { envFile: false },

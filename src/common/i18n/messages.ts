@@ -32,6 +32,68 @@ export const MESSAGES = {
     de: 'Dienst vorübergehend nicht verfügbar, bitte erneut versuchen',
   },
   conflict: { en: 'Conflict with existing data', th: 'ข้อมูลขัดแย้งกับข้อมูลที่มีอยู่', de: 'Konflikt mit vorhandenen Daten' },
+  unauthorized: {
+    en: 'Missing, invalid, expired or revoked access token',
+    th: 'โทเคนสำหรับเข้าถึงไม่มี ไม่ถูกต้อง หมดอายุ หรือถูกเพิกถอน',
+    de: 'Zugriffstoken fehlt, ist ungültig, abgelaufen oder widerrufen',
+  },
+  forbidden: {
+    en: 'You are not allowed to do this',
+    th: 'คุณไม่มีสิทธิ์ดำเนินการนี้',
+    de: 'Dazu sind Sie nicht berechtigt',
+  },
+  invalidCredentials: {
+    en: 'Invalid email or password',
+    th: 'อีเมลหรือรหัสผ่านไม่ถูกต้อง',
+    de: 'E-Mail oder Passwort ist falsch',
+  },
+  invalidRefreshToken: {
+    en: 'Invalid, expired or revoked refresh token',
+    th: 'โทเคนรีเฟรชไม่ถูกต้อง หมดอายุ หรือถูกเพิกถอน',
+    de: 'Refresh-Token ist ungültig, abgelaufen oder widerrufen',
+  },
+  tooManyLoginAttempts: {
+    en: 'Too many failed sign-in attempts; retry in {seconds} seconds',
+    th: 'เข้าสู่ระบบไม่สำเร็จหลายครั้งเกินไป กรุณาลองใหม่ในอีก {seconds} วินาที',
+    de: 'Zu viele fehlgeschlagene Anmeldeversuche; erneut versuchen in {seconds} Sekunden',
+  },
+  emailTaken: {
+    en: 'An account with this email already exists',
+    th: 'มีบัญชีที่ใช้อีเมลนี้อยู่แล้ว',
+    de: 'Ein Konto mit dieser E-Mail existiert bereits',
+  },
+  registrationClosed: {
+    en: 'Registration is closed; ask an administrator for an account',
+    th: 'ปิดการลงทะเบียน กรุณาติดต่อผู้ดูแลระบบเพื่อขอบัญชี',
+    de: 'Die Registrierung ist geschlossen; bitten Sie einen Administrator um ein Konto',
+  },
+  currentPasswordIncorrect: {
+    en: 'The current password is incorrect',
+    th: 'รหัสผ่านปัจจุบันไม่ถูกต้อง',
+    de: 'Das aktuelle Passwort ist falsch',
+  },
+  ownAdminAccess: {
+    en: 'You cannot remove your own ADMIN access',
+    th: 'คุณไม่สามารถยกเลิกสิทธิ์ ADMIN ของตนเองได้',
+    de: 'Sie können sich Ihren eigenen ADMIN-Zugang nicht entziehen',
+  },
+  userNotFound: {
+    en: 'User with ID {id} not found',
+    th: 'ไม่พบผู้ใช้ที่มี ID {id}',
+    de: 'Benutzer mit ID {id} nicht gefunden',
+  },
+  auditLogNotFound: {
+    en: 'Audit Log with ID {id} not found',
+    th: 'ไม่พบ Audit Log ที่มี ID {id}',
+    de: 'Audit Log mit ID {id} nicht gefunden',
+  },
+  invalidCursor: {
+    en: 'Invalid cursor: it is malformed, forged, or was made for other filters or ordering',
+    th: 'cursor ไม่ถูกต้อง: รูปแบบผิด ถูกปลอมแปลง หรือสร้างจากตัวกรองหรือการเรียงลำดับอื่น',
+    de: 'Ungültiger Cursor: fehlerhaft, gefälscht oder für andere Filter oder Sortierung erstellt',
+  },
+  signedOut: { en: 'Signed out', th: 'ออกจากระบบแล้ว', de: 'Abgemeldet' },
+  passwordChanged: { en: 'Password changed', th: 'เปลี่ยนรหัสผ่านแล้ว', de: 'Passwort geändert' },
   internalError: {
     en: 'Internal server error',
     th: 'เกิดข้อผิดพลาดภายในระบบ',

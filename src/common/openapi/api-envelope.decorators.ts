@@ -69,6 +69,8 @@ interface EnvelopeOptions {
   paginated?: boolean;
   /** The envelope `message` when it is not "Success". */
   message?: string;
+  /** `data` is null (the model is not used). */
+  nullable?: boolean;
 }
 
 /** Documents a success response as the envelope around `model`: `{ success, message, data[, meta] }`. */

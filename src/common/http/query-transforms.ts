@@ -1,0 +1,19 @@
+import { Transform } from 'class-transformer';
+
+/** `true` / `false` in a query string; anything else stays as it is and fails `@IsBoolean()`. */
+export const QueryBoolean = () =>
+  Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
+
+/** A whole number in a query string; anything else becomes NaN and fails `@IsInt()`. */
+export const QueryInt = () =>
+  Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN,
+  );
+
+/** A trimmed string; an empty one counts as absent. */
+export const QueryString = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() || undefined : value));
+
+/** Upper-cases a string (for case-insensitive enum parameters such as `sort_order`). */
+export const UpperCase = () =>
+  Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.toUpperCase() : value));

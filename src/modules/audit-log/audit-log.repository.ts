@@ -1,0 +1,164 @@
+import { Injectable } from '@nestjs/common';
+import { InjectRepository } from '@nestjs/typeorm';
+import { Repository } from 'typeorm';
+import { CursorPosition } from '../../common/pagination/cursor';
+import { Paging } from '../../common/pagination/paging';
+import { Tx } from '../../database/transactions';
+import { AuditAction, AuditedEntity, AuditLog } from './audit-log.entity';
+
+export interface NewAuditEntry {
+  userId: number | null;
+  username: string | null;
+  action: AuditAction;
+  entityType: AuditedEntity;
+  entityId: string | null;
+  oldValues: Record<string, unknown> | null;
+  newValues: Record<string, unknown> | null;
+  ipAddress: string | null;
+  userAgent: string | null;
+  requestId: string | null;
+}
+
+export const AUDIT_SORT_COLUMNS = {
+  id: 'id',
+  created_at: 'created_at',
+  action: 'action',
+  entity_type: 'entity_type',
+  entity_id: 'entity_id',
+  user_id: 'user_id',
+} as const;
+export type AuditSortBy = keyof typeof AUDIT_SORT_COLUMNS;
+
+export interface AuditLogFilters {
+  action?: AuditAction;
+  entityType?: AuditedEntity;
+  entityId?: string;
+  userId?: number;
+  from?: Date;
+  to?: Date;
+}
+
+export interface AuditChainCheck {
+  valid: boolean;
+  checked: number;
+  firstInvalidId: number | null;
+}
+
+const GENESIS_HASH = '0'.repeat(64);
+const VERIFY_BATCH = 5000;
+
+/** The only code that reads or writes audit_logs. */
+@Injectable()
+export class AuditLogRepository {
+  constructor(@InjectRepository(AuditLog) private readonly repository: Repository<AuditLog>) {}
+
+  /** Appends an entry inside the caller's transaction; the database chains and stamps it. */
+  async insert(tx: Tx, entry: NewAuditEntry): Promise<void> {
+    await tx.query(
+      `INSERT INTO audit_logs (user_id, username, action, entity_type, entity_id, old_values, new_values,
+                               ip_address, user_agent, request_id)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+      [
+        entry.userId,
+        entry.username,
+        entry.action,
+        entry.entityType,
+        entry.entityId,
+        entry.oldValues === null ? null : JSON.stringify(entry.oldValues),
+        entry.newValues === null ? null : JSON.stringify(entry.newValues),
+        entry.ipAddress,
+        entry.userAgent,
+        entry.requestId,
+      ],
+    );
+  }
+
+  findById(id: number): Promise<AuditLog | null> {
+    return this.repository.findOneBy({ id });
+  }
+
+  /** A page of entries; one row more than `paging.limit` when more follow. Total only in offset mode. */
+  async list(
+    filters: AuditLogFilters,
+    sortBy: AuditSortBy,
+    order: 'ASC' | 'DESC',
+    paging: Paging,
+  ): Promise<{ rows: AuditLog[]; total: number | null }> {
+    const column = AUDIT_SORT_COLUMNS[sortBy];
+    const query = this.repository.createQueryBuilder('a');
+    if (filters.action) query.andWhere('a.action = :action', { action: filters.action });
+    if (filters.entityType) query.andWhere('a.entity_type = :entityType', { entityType: filters.entityType });
+    if (filters.entityId) query.andWhere('a.entity_id = :entityId', { entityId: filters.entityId });
+    if (filters.userId !== undefined) query.andWhere('a.user_id = :userId', { userId: filters.userId });
+    if (filters.from) query.andWhere('a.created_at >= :from', { from: filters.from });
+    if (filters.to) query.andWhere('a.created_at <= :to', { to: filters.to });
+    const total = paging.after ? null : await query.clone().getCount();
+    if (paging.after) applyKeyset(query, column, order, paging.after);
+    // Nulls sort last in either direction; the id breaks ties in the same direction.
+    query
+      .orderBy(`a.${column}`, order, 'NULLS LAST')
+      .addOrderBy('a.id', order)
+      .limit(paging.limit + 1);
+    if (!paging.after) query.offset(((paging.page ?? 1) - 1) * paging.limit);
+    return { rows: await query.getMany(), total };
+  }
+
+  /**
+   * Re-hashes the whole chain in id order, in one consistent snapshot: each entry must hash to its `hash` and name
+   * the previous entry's hash, and the chain head must name the last entry.
+   */
+  async verifyChain(): Promise<AuditChainCheck> {
+    return this.repository.manager.transaction('REPEATABLE READ', async (tx) => {
+      let expectedPrev = GENESIS_HASH;
+      let lastId = 0;
+      let checked = 0;
+      let firstInvalidId: number | null = null;
+      for (;;) {
+        const rows: { id: string; prev_hash: string; hash: string; recomputed: string }[] = await tx.query(
+          `SELECT id, prev_hash, hash, audit_log_hash(a) AS recomputed
+             FROM audit_logs a WHERE id > $1 ORDER BY id LIMIT $2`,
+          [lastId, VERIFY_BATCH],
+        );
+        for (const row of rows) {
+          checked += 1;
+          if (firstInvalidId === null && (row.prev_hash !== expectedPrev || row.recomputed !== row.hash)) {
+            firstInvalidId = Number(row.id);
+          }
+          expectedPrev = row.hash;
+          lastId = Number(row.id);
+        }
+        if (rows.length < VERIFY_BATCH) break;
+      }
+      const heads: { last_id: string; last_hash: string }[] = await tx.query(
+        'SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1',
+      );
+      const head = heads[0];
+      if (firstInvalidId === null && head && (Number(head.last_id) !== lastId || head.last_hash !== expectedPrev)) {
+        // Entries at the end of the chain are gone: the first missing one is the first invalid.
+        firstInvalidId = lastId + 1;
+      }
+      return { valid: firstInvalidId === null, checked, firstInvalidId };
+    });
+  }
+}
+
+/** Rows after `after` in the order `column order NULLS LAST, id order`. */
+function applyKeyset(
+  query: ReturnType<Repository<AuditLog>['createQueryBuilder']>,
+  column: string,
+  order: 'ASC' | 'DESC',
+  after: CursorPosition,
+): void {
+  const cmp = order === 'ASC' ? '>' : '<';
+  if (column === 'id') {
+    query.andWhere(`a.id ${cmp} :afterId`, { afterId: after.id });
+  } else if (after.value === null) {
+    query.andWhere(`a.${column} IS NULL AND a.id ${cmp} :afterId`, { afterId: after.id });
+  } else {
+    const value = column === 'created_at' ? new Date(after.value) : after.value;
+    query.andWhere(
+      `(a.${column} ${cmp} :afterValue OR (a.${column} = :afterValue AND a.id ${cmp} :afterId) OR a.${column} IS NULL)`,
+      { afterValue: value, afterId: after.id },
+    );
+  }
+}

@@ -1,0 +1,44 @@
+import { ExecutionContext, HttpStatus, Injectable, CanActivate } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import type { FastifyRequest } from 'fastify';
+import { AuthUser, Role } from '../../common/auth/auth-user';
+import { IS_PUBLIC, REQUIRED_ROLES } from '../../common/auth/auth.decorators';
+import { AppException } from '../../common/http/app.exception';
+
+/** Every route needs a live access token unless marked `@Public()`. */
+@Injectable()
+export class JwtAuthGuard extends AuthGuard('jwt') {
+  constructor(private readonly reflector: Reflector) {
+    super();
+  }
+
+  override canActivate(context: ExecutionContext) {
+    const isPublic = this.reflector.getAllAndOverride<boolean>(IS_PUBLIC, [context.getHandler(), context.getClass()]);
+    return isPublic ? true : super.canActivate(context);
+  }
+
+  override handleRequest<T = AuthUser>(error: unknown, user: T | false): T {
+    if (error || !user) {
+      throw new AppException(HttpStatus.UNAUTHORIZED, 'unauthorized', {}, null, { 'WWW-Authenticate': 'Bearer' });
+    }
+    return user;
+  }
+}
+
+/** `@Roles(...)`: other callers get 403. */
+@Injectable()
+export class RolesGuard implements CanActivate {
+  constructor(private readonly reflector: Reflector) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const roles = this.reflector.getAllAndOverride<Role[] | undefined>(REQUIRED_ROLES, [
+      context.getHandler(),
+      context.getClass(),
+    ]);
+    if (!roles?.length) return true;
+    const user = context.switchToHttp().getRequest<FastifyRequest & { user?: AuthUser }>().user;
+    if (user && roles.includes(user.role)) return true;
+    throw new AppException(HttpStatus.FORBIDDEN, 'forbidden');
+  }
+}

@@ -1,0 +1,91 @@
+import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
+import { RedisService } from '../../redis/redis.service';
+import { SessionsRepository } from './sessions.repository';
+
+const CHANNEL = 'logbook:sessions:revoked';
+const MAX_ENTRIES = 100_000;
+/** A bound on how long a cached "live" answer is trusted, should a revocation message ever be missed. */
+const ENTRY_TTL_MS = 5 * 60_000;
+
+/**
+ * Whether an access token's login is still live, answered from memory on the hot path. Revocations are written
+ * to the database first; then every instance drops its cached answer: this one directly, the others through a
+ * Redis channel. Without a working subscription to that channel (Redis down), every check asks the database.
+ */
+@Injectable()
+export class SessionStateService implements OnModuleInit, OnApplicationShutdown {
+  private readonly logger = new Logger(SessionStateService.name);
+  private readonly live = new Map<string, { userId: number; until: number }>();
+  /** Bumped by every invalidation, so a database answer read across one is not cached. */
+  private generation = 0;
+  private subscribed = false;
+
+  constructor(
+    private readonly sessions: SessionsRepository,
+    private readonly redis: RedisService,
+  ) {}
+
+  async onModuleInit(): Promise<void> {
+    const subscriber = this.redis.subscriber();
+    if (!subscriber) return;
+    subscriber.on('ready', () => {
+      // Messages may have been missed while disconnected: forget everything learnt before.
+      this.clear();
+      subscriber
+        .subscribe(CHANNEL, (message: string) => this.apply(message))
+        .then(() => (this.subscribed = true))
+        .catch((error: Error) => this.redis.warn('session channel subscription failed', error));
+    });
+    subscriber.on('end', () => (this.subscribed = false));
+    subscriber.on('error', () => (this.subscribed = false));
+    await Promise.resolve();
+  }
+
+  onApplicationShutdown(): void {
+    this.subscribed = false;
+  }
+
+  async isActive(sessionId: string, userId: number): Promise<boolean> {
+    const cacheable = !this.redis.enabled || this.subscribed;
+    const cached = cacheable ? this.live.get(sessionId) : undefined;
+    if (cached && cached.userId === userId && cached.until > Date.now()) return true;
+    const generation = this.generation;
+    const active = await this.sessions.isActive(sessionId);
+    if (active && cacheable && generation === this.generation) {
+      if (this.live.size >= MAX_ENTRIES) this.live.delete(this.live.keys().next().value as string);
+      this.live.set(sessionId, { userId, until: Date.now() + ENTRY_TTL_MS });
+    }
+    return active;
+  }
+
+  /** After the revocation committed: these logins, or every login of a user, stop working everywhere. */
+  async revoked(target: { sessionIds?: string[]; userId?: number }): Promise<void> {
+    const messages = [
+      ...(target.sessionIds ?? []).map((id) => `sid:${id}`),
+      ...(target.userId !== undefined ? [`user:${target.userId}`] : []),
+    ];
+    for (const message of messages) this.apply(message);
+    if (!this.redis.client || !this.redis.ready) return;
+    try {
+      await Promise.all(messages.map((message) => this.redis.client!.publish(CHANNEL, message)));
+    } catch (error) {
+      this.logger.warn(`could not announce a revocation: ${(error as Error).message}`);
+    }
+  }
+
+  private apply(message: string): void {
+    this.generation += 1;
+    const [kind, value] = message.split(':');
+    if (kind === 'sid') {
+      this.live.delete(value);
+    } else if (kind === 'user') {
+      const userId = Number(value);
+      for (const [sessionId, entry] of this.live) if (entry.userId === userId) this.live.delete(sessionId);
+    }
+  }
+
+  private clear(): void {
+    this.generation += 1;
+    this.live.clear();
+  }
+}

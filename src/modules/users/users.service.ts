@@ -1,0 +1,175 @@
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { AuthUser } from '../../common/auth/auth-user';
+import { AppException } from '../../common/http/app.exception';
+import { ApiResult } from '../../common/http/api-result';
+import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
+import { pageMeta, pagingFrom } from '../../common/pagination/paging';
+import { Transactions, Tx } from '../../database/transactions';
+import { AuditActor, AuditLogService, changedFields, REDACTED } from '../audit-log/audit-log.service';
+import { SessionStateService } from '../auth/session-state.service';
+import { SessionsRepository } from '../auth/sessions.repository';
+import { UpdateUserDto } from './dto/update-user.dto';
+import { UserQueryDto } from './dto/user-query.dto';
+import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
+import { User } from './user.entity';
+import { UsersRepository } from './users.repository';
+
+type NewUser = Pick<User, 'email' | 'name' | 'role' | 'passwordHash'>;
+
+/** Accounts: their rules, their audit entries, and the logins a change ends. */
+@Injectable()
+export class UsersService {
+  constructor(
+    private readonly users: UsersRepository,
+    private readonly transactions: Transactions,
+    private readonly audit: AuditLogService,
+    private readonly sessions: SessionsRepository,
+    private readonly sessionState: SessionStateService,
+    private readonly cursors: CursorCodec,
+  ) {}
+
+  /**
+   * Creates an account inside the caller's transaction. `self`: a registration, recorded as done by the new user;
+   * `caller`: by the signed-in user; or an explicit actor (the CLI).
+   */
+  async create(tx: Tx, user: NewUser, by: 'self' | 'caller' | AuditActor): Promise<User> {
+    if (await this.users.findByEmail(user.email)) throw new AppException(HttpStatus.CONFLICT, 'emailTaken');
+    const created = await this.users.insert(tx, user);
+    await this.audit.record(tx, {
+      action: 'CREATE',
+      entityType: 'User',
+      entityId: created.id,
+      newValues: { email: created.email, name: created.name, role: created.role, password: REDACTED },
+      actor: by === 'self' ? { id: created.id, email: created.email } : by === 'caller' ? undefined : by,
+    });
+    return created;
+  }
+
+  /** The account for a sign-in attempt, deleted ones included (they are refused like a wrong password). */
+  findByEmailForSignIn(email: string): Promise<User | null> {
+    return this.users.findByEmail(email);
+  }
+
+  findLive(id: number): Promise<User | null> {
+    return this.users.findById(id);
+  }
+
+  async setPasswordHash(tx: Tx, id: number, passwordHash: string): Promise<void> {
+    await this.users.update(tx, id, { passwordHash });
+  }
+
+  async me(caller: AuthUser): Promise<UserResponseDto> {
+    return this.get(caller, caller.id);
+  }
+
+  async list(query: UserQueryDto): Promise<ApiResult<UserResponseDto[]>> {
+    const filters = { role: query.role, q: query.q, includeDeleted: query.includeDeleted ?? false };
+    const scope = cursorScope('users', filters);
+    const paging = pagingFrom(query, this.cursors, scope);
+    const { rows, total } = await this.users.list(filters, paging);
+    const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (user) => ({
+      value: null,
+      id: user.id,
+    }));
+    return ApiResult.page(items.map(toUserResponse), meta);
+  }
+
+  /** An ADMIN may read anyone; others only themselves. A deleted user reads as 404. */
+  async get(caller: AuthUser, id: number): Promise<UserResponseDto> {
+    if (caller.role !== 'ADMIN' && caller.id !== id) throw new AppException(HttpStatus.FORBIDDEN, 'forbidden');
+    const user = await this.users.findById(id);
+    if (!user) throw notFound(id);
+    return toUserResponse(user);
+  }
+
+  /** Name and role. A role change ends every login of that user; the same values again change nothing. */
+  async update(caller: AuthUser, id: number, dto: UpdateUserDto): Promise<UserResponseDto> {
+    if (caller.id === id && dto.role !== undefined && dto.role !== 'ADMIN') {
+      throw new AppException(HttpStatus.CONFLICT, 'ownAdminAccess');
+    }
+    const { user, roleChanged } = await this.transactions.run(async (tx) => {
+      const current = await this.users.lockById(tx, id);
+      if (!current) throw notFound(id);
+      const changes = changedFields(current, { name: dto.name, role: dto.role });
+      if (!changes) return { user: current, roleChanged: false };
+      const updated = (await this.users.update(tx, id, { name: dto.name, role: dto.role }))!;
+      await this.audit.record(tx, { action: 'UPDATE', entityType: 'User', entityId: id, ...changes });
+      const roleChanged = 'role' in changes.newValues;
+      if (roleChanged) await this.sessions.revokeAllOfUser(tx, id, 'ROLE_CHANGED');
+      return { user: updated, roleChanged };
+    });
+    if (roleChanged) await this.sessionState.revoked({ userId: id });
+    return toUserResponse(user);
+  }
+
+  /** Soft delete: the user can no longer sign in, and every token of theirs stops working. */
+  async remove(caller: AuthUser, id: number): Promise<UserResponseDto> {
+    if (caller.id === id) throw new AppException(HttpStatus.CONFLICT, 'ownAdminAccess');
+    const user = await this.transactions.run(async (tx) => {
+      const current = await this.users.lockById(tx, id);
+      if (!current) throw notFound(id);
+      const deleted = (await this.users.setDeleted(tx, id, true))!;
+      await this.sessions.revokeAllOfUser(tx, id, 'USER_DELETED');
+      await this.audit.record(tx, {
+        action: 'DELETE',
+        entityType: 'User',
+        entityId: id,
+        oldValues: { deletedAt: null },
+        newValues: { deletedAt: deleted.deletedAt?.toISOString() ?? null },
+      });
+      return deleted;
+    });
+    await this.sessionState.revoked({ userId: id });
+    return toUserResponse(user);
+  }
+
+  /** Restoring a user that is not deleted changes nothing and writes no entry. */
+  async restore(id: number, by?: AuditActor): Promise<UserResponseDto> {
+    const user = await this.transactions.run(async (tx) => this.restoreIn(tx, id, by));
+    return toUserResponse(user);
+  }
+
+  /** `create-admin`: a new ADMIN, or an existing user (restored if deleted) made one. */
+  async createOrPromoteAdmin(account: NewUser, by: AuditActor): Promise<{ user: User; created: boolean }> {
+    const existing = await this.users.findByEmail(account.email);
+    if (!existing) {
+      const user = await this.transactions.run((tx) => this.create(tx, { ...account, role: 'ADMIN' }, by));
+      return { user, created: true };
+    }
+    const user = await this.transactions.run(async (tx) => {
+      await this.restoreIn(tx, existing.id, by);
+      if (existing.role === 'ADMIN') return existing;
+      const promoted = (await this.users.update(tx, existing.id, { role: 'ADMIN' }))!;
+      await this.audit.record(tx, {
+        action: 'UPDATE',
+        entityType: 'User',
+        entityId: existing.id,
+        oldValues: { role: existing.role },
+        newValues: { role: 'ADMIN' },
+        actor: by,
+      });
+      await this.sessions.revokeAllOfUser(tx, existing.id, 'ROLE_CHANGED');
+      return promoted;
+    });
+    await this.sessionState.revoked({ userId: existing.id });
+    return { user, created: false };
+  }
+
+  private async restoreIn(tx: Tx, id: number, by?: AuditActor): Promise<User> {
+    const current = await this.users.lockById(tx, id, { withDeleted: true });
+    if (!current) throw notFound(id);
+    if (!current.deletedAt) return current;
+    const restored = (await this.users.setDeleted(tx, id, false))!;
+    await this.audit.record(tx, {
+      action: 'RESTORE',
+      entityType: 'User',
+      entityId: id,
+      oldValues: { deletedAt: current.deletedAt.toISOString() },
+      newValues: { deletedAt: null },
+      actor: by,
+    });
+    return restored;
+  }
+}
+
+const notFound = (id: number) => new AppException(HttpStatus.NOT_FOUND, 'userNotFound', { id });
