@@ -85,7 +85,7 @@ export class AuthService {
       const spent = await this.sessions.spendRefreshToken(tx, hashRefreshToken(refreshToken));
       if (spent.outcome === 'reused') await this.sessions.revoke(tx, spent.sessionId, 'REFRESH_REUSE');
       if (spent.outcome !== 'spent') return spent;
-      const user = await this.users.findLive(spent.userId);
+      const user = await this.users.findLive(spent.userId, tx);
       if (!user) return { outcome: 'invalid' as const };
       return { outcome: 'renewed' as const, response: await this.issueTokens(tx, user, spent.sessionId) };
     });

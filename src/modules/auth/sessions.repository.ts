@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
+import { returnedRows } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 import { AuthSession } from './auth-session.entity';
 import { RefreshToken } from './refresh-token.entity';
@@ -34,13 +35,15 @@ export class SessionsRepository {
    * already spent is reported as reused.
    */
   async spendRefreshToken(tx: Tx, tokenHash: string): Promise<SpendResult> {
-    const spent: { session_id: string; user_id: string }[] = await tx.query(
-      `UPDATE refresh_tokens t SET spent_at = now()
+    const spent = returnedRows<{ session_id: string; user_id: string }>(
+      await tx.query(
+        `UPDATE refresh_tokens t SET spent_at = now()
          FROM auth_sessions s JOIN users u ON u.id = s.user_id
         WHERE t.token_hash = $1 AND t.spent_at IS NULL AND t.expires_at > now()
           AND s.id = t.session_id AND s.revoked_at IS NULL AND u.deleted_at IS NULL
        RETURNING t.session_id, s.user_id`,
-      [tokenHash],
+        [tokenHash],
+      ),
     );
     if (spent[0]) return { outcome: 'spent', sessionId: spent[0].session_id, userId: Number(spent[0].user_id) };
     const known = await tx.getRepository(RefreshToken).findOneBy({ tokenHash });
@@ -67,11 +70,13 @@ export class SessionsRepository {
 
   /** Revokes every live login of a user, but `exceptSessionId`; returns the revoked ids. */
   async revokeAllOfUser(tx: Tx, userId: number, reason: RevokeReason, exceptSessionId?: string): Promise<string[]> {
-    const rows: { id: string }[] = await tx.query(
-      `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+    const rows = returnedRows<{ id: string }>(
+      await tx.query(
+        `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
         WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)
        RETURNING id`,
-      [userId, reason, exceptSessionId ?? null],
+        [userId, reason, exceptSessionId ?? null],
+      ),
     );
     return rows.map((row) => row.id);
   }

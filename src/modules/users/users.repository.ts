@@ -18,18 +18,24 @@ export interface UserFilters {
 export class UsersRepository {
   constructor(@InjectRepository(User) private readonly repository: Repository<User>) {}
 
-  findById(id: number, options: { withDeleted?: boolean } = {}): Promise<User | null> {
-    return this.repository.findOne({ where: { id }, withDeleted: options.withDeleted ?? false });
+  /** Inside a transaction, pass it: a second connection taken while one is held can starve the pool. */
+  findById(id: number, options: { withDeleted?: boolean; tx?: Tx } = {}): Promise<User | null> {
+    return this.on(options.tx).findOne({ where: { id }, withDeleted: options.withDeleted ?? false });
   }
 
   /** By lower-cased email, deleted users included (their email stays taken). */
-  findByEmail(email: string): Promise<User | null> {
-    return this.repository.findOne({ where: { email }, withDeleted: true });
+  findByEmail(email: string, tx?: Tx): Promise<User | null> {
+    return this.on(tx).findOne({ where: { email }, withDeleted: true });
+  }
+
+  private on(tx?: Tx): Repository<User> {
+    return tx ? tx.getRepository(User) : this.repository;
   }
 
   async insert(tx: Tx, user: Pick<User, 'email' | 'name' | 'role' | 'passwordHash'>): Promise<User> {
-    const result = await tx.createQueryBuilder().insert().into(User).values(user).returning('*').execute();
-    return tx.getRepository(User).create(result.generatedMaps[0] as User);
+    const repository = tx.getRepository(User);
+    const { identifiers } = await repository.insert(user);
+    return repository.findOneByOrFail({ id: Number(identifiers[0].id) });
   }
 
   /** Applies the changes and returns the user as stored, or null when no such live user exists. */

@@ -33,7 +33,7 @@ export class UsersService {
    * `caller`: by the signed-in user; or an explicit actor (the CLI).
    */
   async create(tx: Tx, user: NewUser, by: 'self' | 'caller' | AuditActor): Promise<User> {
-    if (await this.users.findByEmail(user.email)) throw new AppException(HttpStatus.CONFLICT, 'emailTaken');
+    if (await this.users.findByEmail(user.email, tx)) throw new AppException(HttpStatus.CONFLICT, 'emailTaken');
     const created = await this.users.insert(tx, user);
     await this.audit.record(tx, {
       action: 'CREATE',
@@ -50,8 +50,8 @@ export class UsersService {
     return this.users.findByEmail(email);
   }
 
-  findLive(id: number): Promise<User | null> {
-    return this.users.findById(id);
+  findLive(id: number, tx?: Tx): Promise<User | null> {
+    return this.users.findById(id, { tx });
   }
 
   async setPasswordHash(tx: Tx, id: number, passwordHash: string): Promise<void> {
