@@ -79,9 +79,15 @@ describe('the audit trail’s integrity', () => {
 
 describe('audit entries and their changes commit together', () => {
   let t: TestApp;
+  let transactions: Transactions;
+  let audit: AuditLogService;
+  let users: UsersRepository;
 
   beforeAll(async () => {
     t = await startTestApp({ LOG_LEVEL: 'silent' });
+    transactions = t.app.get(Transactions);
+    audit = t.app.get(AuditLogService);
+    users = t.app.get(UsersRepository);
   });
   afterAll(async () => {
     await t.close();
@@ -89,9 +95,6 @@ describe('audit entries and their changes commit together', () => {
 
   it('leaves no entry when the change fails', async () => {
     const user = await createUser();
-    const transactions = t.app.get(Transactions);
-    const audit = t.app.get(AuditLogService);
-    const users = t.app.get(UsersRepository);
     await expect(
       transactions.run(async (tx) => {
         await audit.record(tx, {
@@ -110,9 +113,6 @@ describe('audit entries and their changes commit together', () => {
 
   it('undoes the change when its entry fails', async () => {
     const user = await createUser({ name: 'Unchanged' });
-    const transactions = t.app.get(Transactions);
-    const audit = t.app.get(AuditLogService);
-    const users = t.app.get(UsersRepository);
     await expect(
       transactions.run(async (tx) => {
         await users.update(tx, user.id, { name: 'Changed' });
@@ -129,8 +129,6 @@ describe('audit entries and their changes commit together', () => {
 
   it('rolls back a service’s change and entry together when the request fails midway', async () => {
     const admin = await createAdmin(t.baseUrl);
-    const transactions = t.app.get(Transactions);
-    const audit = t.app.get(AuditLogService);
     await expect(
       transactions.run(async (tx) => {
         await audit.record(tx, {

@@ -102,6 +102,10 @@ describe('GET /audit-logs', () => {
     }[];
     const firstNull = byUser.findIndex((entry) => entry.user_id === null);
     if (firstNull >= 0) expect(byUser.slice(firstNull).every((entry) => entry.user_id === null)).toBe(true);
+    const entityIds = (await list('sort_by=entity_id&sort_order=asc&entity_type=User&limit=100')).body.data.map(
+      (entry: { entity_id: string }) => entry.entity_id,
+    );
+    expect(entityIds).toEqual([...entityIds].sort());
     const ids = (await list('sort_by=id&sort_order=asc&limit=20')).body.data.map((entry: { id: number }) => entry.id);
     expect(ids).toEqual([...ids].sort((a, b) => a - b));
   });
