@@ -8,6 +8,7 @@ import { SettingsModule } from './config/settings.module';
 import { Settings } from './config/settings';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { ActivityLogModule } from './modules/activity-log/activity-log.module';
 import { AuditLogModule } from './modules/audit-log/audit-log.module';
 import { AuthModule } from './modules/auth/auth.module';
 import { UsersModule } from './modules/users/users.module';
@@ -28,6 +29,7 @@ export class AppModule {
         AuthModule,
         UsersModule,
         AuditLogModule,
+        ActivityLogModule,
         ...extraModules,
       ],
       providers: [

@@ -5,6 +5,8 @@ export type Role = (typeof ROLES)[number];
 export interface AuthUser {
   id: number;
   email: string;
+  /** As when the access token was issued. */
+  name: string;
   role: Role;
   /** The login (session) the access token belongs to. */
   sessionId: string;

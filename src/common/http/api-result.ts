@@ -15,12 +15,22 @@ export interface PageMeta {
  * A handler that returns anything else gets `{ success: true, message: "Success", data: <it> }`.
  */
 export class ApiResult<T> {
+  /** Response headers to set, such as Location or X-Cache. */
+  readonly headers: Record<string, string> = {};
+  /** The status, when not the handler's default. */
+  status?: number;
+
   private constructor(
     readonly data: T,
     readonly message: MessageKey,
     readonly params: Record<string, string | number>,
     readonly meta?: PageMeta,
   ) {}
+
+  withHeaders(headers: Record<string, string>): this {
+    Object.assign(this.headers, headers);
+    return this;
+  }
 
   static of<T>(data: T, message: MessageKey = 'success', params: Record<string, string | number> = {}): ApiResult<T> {
     return new ApiResult(data, message, params);

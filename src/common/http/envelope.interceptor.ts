@@ -1,6 +1,6 @@
 import { CallHandler, ExecutionContext, Injectable, NestInterceptor, SetMetadata } from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { map, Observable } from 'rxjs';
 import { RequestContextStore } from '../context/request-context';
 import { pickLanguage } from '../i18n/language';
@@ -30,9 +30,11 @@ export class EnvelopeInterceptor implements NestInterceptor {
     const raw = this.reflector.getAllAndOverride<boolean>(RAW_RESPONSE, [context.getHandler(), context.getClass()]);
     if (raw || !request.url.startsWith(API_PREFIX)) return next.handle();
     const language = RequestContextStore.current()?.language ?? pickLanguage(request.headers['accept-language']);
+    const reply = context.switchToHttp().getResponse<FastifyReply>();
     return next.handle().pipe(
       map((result: unknown): SuccessEnvelope<unknown> => {
         if (result instanceof ApiResult) {
+          void reply.headers(result.headers);
           const envelope: SuccessEnvelope<unknown> = {
             success: true,
             message: translate(result.message, language, result.params),

@@ -92,6 +92,23 @@ export const MESSAGES = {
     th: 'cursor ไม่ถูกต้อง: รูปแบบผิด ถูกปลอมแปลง หรือสร้างจากตัวกรองหรือการเรียงลำดับอื่น',
     de: 'Ungültiger Cursor: fehlerhaft, gefälscht oder für andere Filter oder Sortierung erstellt',
   },
+  activityNotFound: {
+    en: 'Activity with ID {id} not found',
+    th: 'ไม่พบกิจกรรมที่มี ID {id}',
+    de: 'Aktivität mit ID {id} nicht gefunden',
+  },
+  invalidStatus: { en: 'Invalid status', th: 'สถานะไม่ถูกต้อง', de: 'Ungültiger Status' },
+  invalidTransition: {
+    en: 'Cannot change status from {from} to {to}',
+    th: 'ไม่สามารถเปลี่ยนสถานะจาก {from} เป็น {to}',
+    de: 'Status kann nicht von {from} auf {to} geändert werden',
+  },
+  updatedTo: { en: 'Updated to {status}', th: 'อัปเดตเป็น {status}', de: 'Aktualisiert auf {status}' },
+  idempotencyConflict: {
+    en: 'This Idempotency-Key was already used with a different request',
+    th: 'Idempotency-Key นี้ถูกใช้กับคำขออื่นแล้ว',
+    de: 'Dieser Idempotency-Key wurde bereits für eine andere Anfrage verwendet',
+  },
   signedOut: { en: 'Signed out', th: 'ออกจากระบบแล้ว', de: 'Abgemeldet' },
   passwordChanged: { en: 'Password changed', th: 'เปลี่ยนรหัสผ่านแล้ว', de: 'Passwort geändert' },
   internalError: {

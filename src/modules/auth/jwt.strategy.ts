@@ -39,6 +39,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       Number.isSafeInteger(id) &&
       typeof claims.sid === 'string' &&
       typeof claims.email === 'string' &&
+      typeof claims.name === 'string' &&
       ROLES.includes(claims.role as AuthUser['role']);
     if (!wellFormed || !(await this.sessionState.isActive(claims.sid!, id))) throw new RevokedSession();
     const context = RequestContextStore.current();
@@ -46,6 +47,6 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
       context.userId = id;
       context.userEmail = claims.email;
     }
-    return { id, email: claims.email!, role: claims.role!, sessionId: claims.sid! };
+    return { id, email: claims.email!, name: claims.name!, role: claims.role!, sessionId: claims.sid! };
   }
 }

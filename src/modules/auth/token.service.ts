@@ -10,6 +10,7 @@ export interface AccessTokenClaims {
   sub: string;
   sid: string;
   email: string;
+  name: string;
   role: AuthUser['role'];
 }
 
@@ -31,7 +32,13 @@ export class TokenService {
   }
 
   signAccessToken(user: Omit<AuthUser, 'sessionId'>, sessionId: string): string {
-    const claims: AccessTokenClaims = { sub: String(user.id), sid: sessionId, email: user.email, role: user.role };
+    const claims: AccessTokenClaims = {
+      sub: String(user.id),
+      sid: sessionId,
+      email: user.email,
+      name: user.name,
+      role: user.role,
+    };
     return sign(claims, this.secrets.jwtKey, {
       algorithm: JWT_ALGORITHM,
       expiresIn: this.settings.jwtAccessTtlSeconds,

@@ -1,0 +1,93 @@
+import { Injectable } from '@nestjs/common';
+import { createHash, randomUUID } from 'node:crypto';
+import { AuthUser } from '../../common/auth/auth-user';
+import { PageMeta } from '../../common/http/api-result';
+import { AppCache } from '../../cache/app-cache.service';
+import { Settings } from '../../config/settings';
+import { ActivityResponseDto } from './dto/activity-response.dto';
+
+export interface CachedList {
+  items: ActivityResponseDto[];
+  meta: PageMeta;
+}
+
+interface Entry extends CachedList {
+  generation: string;
+}
+
+/** Generation keys outlive every list entry, so a missing one means "unknown": never serve against it. */
+const GENERATION_TTL_MS = 24 * 3600_000;
+const EVERYONE = 'all';
+
+/**
+ * Activity lists cached per caller and normalized query. Every write bumps a generation: the owner's, which the
+ * owner's own lists are keyed on, and everyone's, which ADMIN lists are keyed on. An entry is served only while
+ * its generation is current, so the first list read after a write is always a miss.
+ */
+@Injectable()
+export class ActivityListCache {
+  constructor(
+    private readonly cache: AppCache,
+    private readonly settings: Settings,
+  ) {}
+
+  /**
+   * The cached list if current, and the generation a list read now from the database is to be stored under
+   * (read before the database, so that a write in between makes that entry stale at once).
+   */
+  async lookup(caller: AuthUser, query: object): Promise<{ list?: CachedList; generation?: string }> {
+    const key = generationKey(this.scopeOf(caller));
+    const [entry, generation] = await Promise.all([
+      this.cache.get<Entry>(this.entryKey(caller, query)),
+      this.cache.get<string>(key),
+    ]);
+    if (!generation) {
+      const fresh = randomUUID();
+      await this.cache.set(key, fresh, GENERATION_TTL_MS);
+      return { generation: fresh };
+    }
+    if (entry && entry.generation === generation) return { list: { items: entry.items, meta: entry.meta }, generation };
+    return { generation };
+  }
+
+  async store(caller: AuthUser, query: object, generation: string | undefined, list: CachedList): Promise<void> {
+    if (!generation) return;
+    await this.cache.set<Entry>(
+      this.entryKey(caller, query),
+      { ...list, generation },
+      this.settings.cacheTtlSeconds * 1000,
+    );
+  }
+
+  /** After a write to an activity of `ownerId`: the owner's lists and every ADMIN list are stale. */
+  async invalidate(ownerId: number): Promise<void> {
+    await Promise.all([
+      this.cache.set(generationKey(String(ownerId)), randomUUID(), GENERATION_TTL_MS),
+      this.cache.set(generationKey(EVERYONE), randomUUID(), GENERATION_TTL_MS),
+    ]);
+  }
+
+  private scopeOf(caller: AuthUser): string {
+    return caller.role === 'ADMIN' ? EVERYONE : String(caller.id);
+  }
+
+  private entryKey(caller: AuthUser, query: object): string {
+    const digest = createHash('sha256').update(stableJson(query)).digest('base64url');
+    return `activities:list:${caller.id}:${caller.role}:${digest}`;
+  }
+}
+
+const generationKey = (scope: string) => `activities:generation:${scope}`;
+
+/** JSON with object keys sorted, so equal queries make equal keys. */
+export function stableJson(value: unknown): string {
+  if (value instanceof Date) return JSON.stringify(value.toISOString());
+  if (Array.isArray(value)) return `[${value.map(stableJson).join(',')}]`;
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value)
+      .filter(([, inner]) => inner !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([key, inner]) => `${JSON.stringify(key)}:${stableJson(inner)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

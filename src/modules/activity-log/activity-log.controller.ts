@@ -1,0 +1,116 @@
+import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '../../common/auth/auth-user';
+import { CurrentUser } from '../../common/auth/auth.decorators';
+import { IdParamPipe } from '../../common/http/id-param.pipe';
+import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
+import { ActivityLogService } from './activity-log.service';
+import { ActivityQueryDto } from './dto/activity-query.dto';
+import { ActivityResponseDto } from './dto/activity-response.dto';
+import { CreateActivityBatchDto, CreateActivityDto, UpdateStatusDto } from './dto/create-activity.dto';
+
+const IDEMPOTENCY_HEADER = {
+  name: 'Idempotency-Key',
+  required: false,
+  description:
+    '1 to 255 characters. A retry with the same key and body within 24 hours returns the first answer and stores nothing; the same key with another body: 409.',
+};
+
+@ApiTags('Activities')
+@Controller('activities')
+export class ActivityLogController {
+  constructor(private readonly activities: ActivityLogService) {}
+
+  @Post()
+  @ApiOperation({
+    summary: 'Record an activity',
+    description:
+      'The signed-in user is `user`; `actor` defaults to it. The client address and User-Agent are recorded.',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiEnvelope(ActivityResponseDto, { status: 201 })
+  @ApiErrors(400, 401, 409, 413, 415)
+  create(@CurrentUser() caller: AuthUser, @Body() dto: CreateActivityDto, @Headers('idempotency-key') key?: string) {
+    return this.activities.create(caller, [dto], false, key);
+  }
+
+  @Post('batch')
+  @ApiOperation({
+    summary: 'Record 1 to 1000 activities at once',
+    description:
+      'All items are validated first; one bad item fails the batch (details name `items[i].field`) and nothing is stored.',
+  })
+  @ApiHeader(IDEMPOTENCY_HEADER)
+  @ApiEnvelope(ActivityResponseDto, { status: 201, isArray: true })
+  @ApiErrors(400, 401, 409, 413, 415)
+  createBatch(
+    @CurrentUser() caller: AuthUser,
+    @Body() dto: CreateActivityBatchDto,
+    @Headers('idempotency-key') key?: string,
+  ) {
+    return this.activities.create(caller, dto.items, true, key);
+  }
+
+  @Get()
+  @ApiOperation({
+    summary: 'List activities',
+    description:
+      'The caller’s own (an ADMIN’s: everyone’s, or `userId`’s). Cached per caller and query: `X-Cache: HIT|MISS`.',
+  })
+  @ApiEnvelope(ActivityResponseDto, { paginated: true })
+  @ApiErrors(400, 401, 403)
+  list(@CurrentUser() caller: AuthUser, @Query() query: ActivityQueryDto) {
+    return this.activities.list(caller, query);
+  }
+
+  @Get(':id')
+  @ApiOperation({
+    summary: 'Get an activity',
+    description: 'Another user’s (non-ADMIN): 403; missing or deleted: 404.',
+  })
+  @ApiEnvelope(ActivityResponseDto)
+  @ApiErrors(400, 401, 403, 404)
+  get(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number) {
+    return this.activities.get(caller, id);
+  }
+
+  @Patch(':id')
+  @ApiOperation({ summary: 'Change an activity’s status', description: 'The same as PATCH /activities/{id}/status.' })
+  @ApiEnvelope(ActivityResponseDto, { message: 'Updated to DONE' })
+  @ApiErrors(400, 401, 403, 404, 409)
+  update(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: UpdateStatusDto) {
+    return this.activities.updateStatus(caller, id, dto.status);
+  }
+
+  @Patch(':id/status')
+  @ApiOperation({
+    summary: 'Change an activity’s status',
+    description:
+      'PENDING -> IN_PROGRESS -> DONE | FAILED, or PENDING straight to DONE or FAILED; COMPLETED means DONE. The same status again: 200, nothing changes. Leaving DONE or FAILED: 409. Unknown status: 400 "Invalid status".',
+  })
+  @ApiEnvelope(ActivityResponseDto, { message: 'Updated to DONE' })
+  @ApiErrors(400, 401, 403, 404, 409)
+  updateStatus(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: UpdateStatusDto) {
+    return this.activities.updateStatus(caller, id, dto.status);
+  }
+
+  @Delete(':id')
+  @ApiOperation({ summary: 'Delete an activity (soft)', description: 'Owner or ADMIN. It then reads as 404.' })
+  @ApiEnvelope(ActivityResponseDto)
+  @ApiErrors(400, 401, 403, 404)
+  remove(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number) {
+    return this.activities.remove(caller, id);
+  }
+
+  @Post(':id/restore')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Restore a deleted activity',
+    description: 'Owner or ADMIN. One that is not deleted: no change.',
+  })
+  @ApiEnvelope(ActivityResponseDto)
+  @ApiErrors(400, 401, 403, 404)
+  restore(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number) {
+    return this.activities.restore(caller, id);
+  }
+}

@@ -1,0 +1,18 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuditLogModule } from '../audit-log/audit-log.module';
+import { ActivityListCache } from './activity-list-cache.service';
+import { ActivityLogController } from './activity-log.controller';
+import { ActivityLog } from './activity-log.entity';
+import { ActivityLogRepository } from './activity-log.repository';
+import { ActivityLogService } from './activity-log.service';
+import { IdempotencyKey } from './idempotency-key.entity';
+import { IdempotencyRepository } from './idempotency.repository';
+import { UserActivitiesController } from './user-activities.controller';
+
+@Module({
+  imports: [TypeOrmModule.forFeature([ActivityLog, IdempotencyKey]), AuditLogModule],
+  controllers: [ActivityLogController, UserActivitiesController],
+  providers: [ActivityLogRepository, IdempotencyRepository, ActivityLogService, ActivityListCache],
+})
+export class ActivityLogModule {}

@@ -1,0 +1,127 @@
+import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
+import { Transform } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  Min,
+} from 'class-validator';
+import { QueryBoolean, QueryInt, QueryString } from '../../../common/http/query-transforms';
+import { PageQueryDto } from '../../../common/pagination/page-query.dto';
+import { DateBound, IsDateBound } from '../../../common/pagination/time-window';
+import { ACTIVITY_STATUSES, TARGET_TYPES, type TargetType } from '../activity-log.entity';
+
+export const ORDERINGS = [
+  'timestamp',
+  '-timestamp',
+  'createdAt',
+  '-createdAt',
+  'action',
+  '-action',
+  'status',
+  '-status',
+] as const;
+export type Ordering = (typeof ORDERINGS)[number];
+
+/** The filters and ordering of an activity list, shared by the list and the export. */
+export class ActivityFilterDto {
+  /** One action, or a comma-separated list. */
+  @ApiPropertyOptional({ type: 'string', example: 'LOGIN,VIEW_COURSE' })
+  @IsOptional()
+  @Transform(({ value }: { value: unknown }) =>
+    typeof value === 'string' ? value.split(',').map((action) => action.trim()) : value,
+  )
+  @ArrayMaxSize(50)
+  @IsString({ each: true })
+  @Length(1, 100, { each: true })
+  action?: string[];
+
+  /** `COMPLETED` means `DONE`. */
+  @ApiPropertyOptional({ enum: [...ACTIVITY_STATUSES, 'COMPLETED'] })
+  @IsOptional()
+  @IsIn([...ACTIVITY_STATUSES, 'COMPLETED'])
+  status?: string;
+
+  @ApiPropertyOptional({ enum: TARGET_TYPES, enumName: 'TargetType' })
+  @IsOptional()
+  @IsIn(TARGET_TYPES)
+  targetType?: TargetType;
+
+  @ApiPropertyOptional({ maxLength: 100 })
+  @IsOptional()
+  @QueryString()
+  @IsString()
+  @MaxLength(100)
+  targetId?: string;
+
+  /** The context's source, such as WEB_APP. */
+  @ApiPropertyOptional({ maxLength: 100, example: 'WEB_APP' })
+  @IsOptional()
+  @QueryString()
+  @IsString()
+  @MaxLength(100)
+  source?: string;
+
+  /** From this day (`YYYY-MM-DD`) or instant, inclusive. */
+  @ApiPropertyOptional({ example: '2025-01-01' })
+  @IsOptional()
+  @IsDateBound()
+  start?: DateBound;
+
+  /** Up to this day (the whole day) or instant, inclusive. */
+  @ApiPropertyOptional({ example: '2025-06-30' })
+  @IsOptional()
+  @IsDateBound()
+  end?: DateBound;
+
+  /** One day, `YYYY-MM-DD`. */
+  @ApiPropertyOptional({ example: '2025-06-13' })
+  @IsOptional()
+  @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'timestamp must be a day, YYYY-MM-DD' })
+  @IsDateBound()
+  timestamp?: DateBound;
+
+  /** Case-insensitive text in the action, the target's name or the context's description; % and _ are literal. */
+  @ApiPropertyOptional({ maxLength: 200 })
+  @IsOptional()
+  @QueryString()
+  @IsString()
+  @MaxLength(200)
+  q?: string;
+
+  /** `timestamp`, `createdAt`, `action` or `status`, `-` in front for descending. Default `-timestamp`. */
+  @ApiPropertyOptional({ enum: ORDERINGS, enumName: 'ActivityOrdering', default: '-timestamp' })
+  @IsOptional()
+  @IsIn(ORDERINGS)
+  ordering?: Ordering;
+
+  /** ADMIN: one user's activities. Others may pass only their own id. */
+  @ApiPropertyOptional({ type: 'integer', minimum: 1 })
+  @IsOptional()
+  @QueryInt()
+  @IsInt()
+  @Min(1)
+  userId?: number;
+
+  /** ADMIN only: include deleted activities. */
+  @ApiPropertyOptional({ type: 'boolean', default: false })
+  @IsOptional()
+  @QueryBoolean()
+  @IsBoolean()
+  includeDeleted?: boolean;
+}
+
+export class ActivityQueryDto extends IntersectionType(ActivityFilterDto, PageQueryDto) {}
+
+export class ActivityExportQueryDto extends ActivityFilterDto {
+  @ApiPropertyOptional({ enum: ['csv', 'ndjson'], enumName: 'ExportFormat', default: 'csv' })
+  @IsOptional()
+  @IsIn(['csv', 'ndjson'])
+  format?: 'csv' | 'ndjson';
+}

@@ -1,0 +1,30 @@
+import { Controller, Get, Param, Query } from '@nestjs/common';
+import { ApiOperation, ApiTags } from '@nestjs/swagger';
+import type { AuthUser } from '../../common/auth/auth-user';
+import { CurrentUser } from '../../common/auth/auth.decorators';
+import { IdParamPipe } from '../../common/http/id-param.pipe';
+import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
+import { ActivityLogService } from './activity-log.service';
+import { ActivityQueryDto } from './dto/activity-query.dto';
+import { ActivityResponseDto } from './dto/activity-response.dto';
+
+@ApiTags('Activities')
+@Controller('users/:userId/activities')
+export class UserActivitiesController {
+  constructor(private readonly activities: ActivityLogService) {}
+
+  @Get()
+  @ApiOperation({
+    summary: 'List one user’s activities',
+    description: 'The same as GET /activities for one user. Another user’s list for a non-ADMIN: 403.',
+  })
+  @ApiEnvelope(ActivityResponseDto, { paginated: true })
+  @ApiErrors(400, 401, 403)
+  list(
+    @CurrentUser() caller: AuthUser,
+    @Param('userId', IdParamPipe) userId: number,
+    @Query() query: ActivityQueryDto,
+  ) {
+    return this.activities.list(caller, query, userId);
+  }
+}
