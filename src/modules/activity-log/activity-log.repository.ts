@@ -151,7 +151,7 @@ export class ActivityLogRepository {
     for (const column of metadata.columns) {
       const value = raw[column.databaseName];
       if (value === undefined) continue;
-      const converted =
+      const converted: unknown =
         column.transformer && !Array.isArray(column.transformer) ? column.transformer.from(value) : value;
       column.setEntityValue(entity, converted);
     }
