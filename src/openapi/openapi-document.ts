@@ -23,7 +23,23 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
     .addSecurityRequirements(BEARER_SCHEME)
     .addTag('Health', 'Liveness and readiness of the service and its database and cache')
     .build();
-  return SwaggerModule.createDocument(app, config, {
+  const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
+  return typeNullableReferences(document);
+}
+
+/**
+ * OpenAPI 3.0 spells a nullable reference `{ type: object, nullable: true, allOf: [$ref] }`; Nest's generator drops
+ * the `type`, which leaves `nullable` meaningless to validators and generators. Put it back.
+ */
+function typeNullableReferences<T>(node: T): T {
+  if (Array.isArray(node)) {
+    node.forEach(typeNullableReferences);
+  } else if (node && typeof node === 'object') {
+    const schema = node as Record<string, unknown>;
+    if (schema.nullable === true && Array.isArray(schema.allOf) && schema.type === undefined) schema.type = 'object';
+    Object.values(schema).forEach(typeNullableReferences);
+  }
+  return node;
 }

@@ -67,13 +67,20 @@ function rewriteRefs<T>(value: T): T {
   return value;
 }
 
-/** Object schemas that list their properties allow no others, unless they say so themselves. */
+/**
+ * Object schemas that list their properties allow no others, unless they say so themselves. OpenAPI 3.0's
+ * `nullable` next to `allOf` (a nullable reference) becomes JSON Schema's `anyOf [..., null]`.
+ */
 function close<T>(value: T): T {
   if (Array.isArray(value)) return value.map(close) as T;
   if (value && typeof value === 'object') {
     const schema: Schema = Object.fromEntries(Object.entries(value).map(([key, inner]) => [key, close(inner)]));
     if (schema.properties && schema.additionalProperties === undefined && !schema.allOf)
       schema.additionalProperties = false;
+    if (schema.nullable === true && schema.allOf) {
+      const { nullable: _nullable, type: _type, ...rest } = schema;
+      return { anyOf: [rest, { type: 'null' }] } as T;
+    }
     return schema as T;
   }
   return value;

@@ -1,4 +1,4 @@
-import { ApiProperty } from '@nestjs/swagger';
+import { ApiExtraModels, ApiProperty, ApiPropertyOptions, getSchemaPath } from '@nestjs/swagger';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
 import {
   ACTIVITY_STATUSES,
@@ -20,7 +20,7 @@ export class ActorResponseDto {
   @ApiProperty({ example: 'john@example.com' })
   email: string;
 
-  @ApiProperty({ type: 'string', enum: ROLES, nullable: true, example: 'PARTICIPANT' })
+  @ApiProperty({ type: 'string', enum: [...ROLES, null], nullable: true, example: 'PARTICIPANT' })
   role: Role | null;
 }
 
@@ -31,7 +31,7 @@ export class TargetResponseDto {
   @ApiProperty({ type: 'string', nullable: true, example: '68ba5cdc' })
   id: string | null;
 
-  @ApiProperty({ type: 'string', enum: TARGET_MODELS, nullable: true, example: 'File' })
+  @ApiProperty({ type: 'string', enum: [...TARGET_MODELS, null], nullable: true, example: 'File' })
   model: TargetModel | null;
 
   @ApiProperty({ type: 'string', nullable: true, example: 'Course Material.pdf' })
@@ -49,6 +49,13 @@ export class ContextResponseDto {
   additionalInfo: Record<string, unknown>;
 }
 
+/** A nullable reference (the document builder adds the `type` that OpenAPI 3.0 wants beside it). */
+const nullableRef = (model: new () => unknown): ApiPropertyOptions => ({
+  nullable: true,
+  allOf: [{ $ref: getSchemaPath(model) }],
+});
+
+@ApiExtraModels(TargetResponseDto, ContextResponseDto)
 export class ActivityResponseDto {
   @ApiProperty({ type: 'integer', example: 1 })
   id: number;
@@ -69,10 +76,12 @@ export class ActivityResponseDto {
   @ApiProperty({ type: ActorResponseDto })
   actor: ActorResponseDto;
 
-  @ApiProperty({ type: TargetResponseDto, nullable: true })
+  /** Null when the activity has no target. */
+  @ApiProperty(nullableRef(TargetResponseDto))
   target: TargetResponseDto | null;
 
-  @ApiProperty({ type: ContextResponseDto, nullable: true })
+  /** Null when the activity has no context. */
+  @ApiProperty(nullableRef(ContextResponseDto))
   context: ContextResponseDto | null;
 
   @ApiProperty({ type: 'string', nullable: true, example: '192.168.1.100' })
