@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createActivity, listActivities, setStatus } from './helpers/activities';
+import { startTestApp } from './helpers/app';
 import { auditEntriesFor, createAdmin, createUser, sql, TestUser } from './helpers/factories';
 import { http } from './helpers/http';
 import { OpenApiResponseValidator } from './helpers/openapi-validator';
@@ -420,6 +421,26 @@ describe('list caching', () => {
     const after = await listActivities(owner);
     expect(after.headers.get('x-cache')).toBe('MISS');
     expect(after.body.data[0].status).toBe('DONE');
+  });
+});
+
+describe('list caching with Redis unreachable', () => {
+  it('serves from the database without waiting on Redis, and never claims a hit', async () => {
+    const t = await startTestApp({ REDIS_URL: 'redis://127.0.0.1:1', LOG_LEVEL: 'silent' });
+    try {
+      const user = await createUser({}, t.baseUrl);
+      const activity = await createActivity(user, {}, t.baseUrl);
+      for (let i = 0; i < 3; i += 1) {
+        const started = Date.now();
+        const res = await listActivities(user, '', t.baseUrl);
+        expect(Date.now() - started).toBeLessThan(1000);
+        expect(res.status).toBe(200);
+        expect(res.headers.get('x-cache')).toBe('MISS');
+        expect(res.body.data.map((a: { id: number }) => a.id)).toEqual([activity.id]);
+      }
+    } finally {
+      await t.close();
+    }
   });
 });
 

@@ -1,11 +1,12 @@
 import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
-import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
+import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../../common/auth/auth-user';
 import { CurrentUser } from '../../common/auth/auth.decorators';
+import { RawResponse } from '../../common/http/envelope.interceptor';
 import { IdParamPipe } from '../../common/http/id-param.pipe';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
 import { ActivityLogService } from './activity-log.service';
-import { ActivityQueryDto } from './dto/activity-query.dto';
+import { ActivityExportQueryDto, ActivityQueryDto } from './dto/activity-query.dto';
 import { ActivityResponseDto } from './dto/activity-response.dto';
 import { CreateActivityBatchDto, CreateActivityDto, UpdateStatusDto } from './dto/create-activity.dto';
 
@@ -61,6 +62,27 @@ export class ActivityLogController {
   @ApiErrors(400, 401, 403)
   list(@CurrentUser() caller: AuthUser, @Query() query: ActivityQueryDto) {
     return this.activities.list(caller, query);
+  }
+
+  @Get('export')
+  @RawResponse()
+  @ApiOperation({
+    summary: 'Export activities as CSV or NDJSON',
+    description:
+      'The whole result of the list filters as a streamed download (not enveloped), read in batches: memory does not grow with the row count. CSV cells that a spreadsheet would run as a formula are prefixed with an apostrophe.',
+  })
+  @ApiProduces('text/csv', 'application/x-ndjson')
+  @ApiResponse({
+    status: 200,
+    description: 'A file download (Content-Disposition: attachment)',
+    content: {
+      'text/csv': { schema: { type: 'string' }, example: 'id,user,action,status\r\n1,4,LOGIN,PENDING\r\n' },
+      'application/x-ndjson': { schema: { type: 'string' } },
+    },
+  })
+  @ApiErrors(400, 401, 403)
+  export(@CurrentUser() caller: AuthUser, @Query() query: ActivityExportQueryDto) {
+    return this.activities.export(caller, query);
   }
 
   @Get(':id')

@@ -1,5 +1,8 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
+import { Readable } from 'node:stream';
+import type { PoolClient } from 'pg';
+import QueryStream from 'pg-query-stream';
 import { Repository, SelectQueryBuilder } from 'typeorm';
 import { CursorPosition } from '../../common/pagination/cursor';
 import { Paging } from '../../common/pagination/paging';
@@ -135,21 +138,37 @@ export class ActivityLogRepository {
     return { rows: await query.getMany(), total };
   }
 
-  /** The SQL and parameters of the whole filtered, ordered result, for streaming exports. */
-  exportQuery(filters: ActivityFilters, order: ActivityOrder): [string, unknown[]] {
+  /**
+   * The whole filtered, ordered result as a stream of entities, read through a server-side cursor in batches on a
+   * connection of its own, which goes back to the pool when the stream ends, fails or is destroyed.
+   */
+  async stream(filters: ActivityFilters, order: ActivityOrder): Promise<Readable> {
     const column = `a.${ACTIVITY_SORT_COLUMNS[order.field]}`;
-    return this.filtered(filters)
+    const [sql, params] = this.filtered(filters)
       .orderBy(column, order.direction)
       .addOrderBy('a.id', order.direction)
       .getQueryAndParameters();
+    const runner = this.repository.manager.connection.createQueryRunner('slave');
+    const client = (await runner.connect()) as PoolClient;
+    const rows = client.query(new QueryStream(sql, params, { batchSize: 1000 }));
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      void runner.release();
+    };
+    rows.once('close', release);
+    rows.once('error', release);
+    rows.once('end', release);
+    return rows.map((raw: Record<string, unknown>) => this.fromRaw(raw, 'a_'));
   }
 
-  /** Maps a raw row (snake_case columns) to the entity, as TypeORM would. */
-  fromRaw(raw: Record<string, unknown>): ActivityLog {
+  /** Maps a raw row (snake_case columns, optionally prefixed by a query alias) to the entity, as TypeORM would. */
+  fromRaw(raw: Record<string, unknown>, prefix = ''): ActivityLog {
     const metadata = this.repository.metadata;
     const entity = this.repository.create();
     for (const column of metadata.columns) {
-      const value = raw[column.databaseName];
+      const value = raw[`${prefix}${column.databaseName}`];
       if (value === undefined) continue;
       const converted: unknown =
         column.transformer && !Array.isArray(column.transformer) ? column.transformer.from(value) : value;

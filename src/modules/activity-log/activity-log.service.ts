@@ -1,4 +1,5 @@
-import { HttpStatus, Injectable } from '@nestjs/common';
+import { HttpStatus, Injectable, StreamableFile } from '@nestjs/common';
+import { pipeline } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { AuthUser } from '../../common/auth/auth-user';
 import { RequestContextStore } from '../../common/context/request-context';
@@ -9,11 +10,12 @@ import { pageMeta, pagingFrom } from '../../common/pagination/paging';
 import { parseBound, timeWindow } from '../../common/pagination/time-window';
 import { Transactions } from '../../database/transactions';
 import { AuditLogService } from '../audit-log/audit-log.service';
+import { exportEncoder } from './activity-export';
 import { ActivityListCache, stableJson } from './activity-list-cache.service';
 import { ActivityLog } from './activity-log.entity';
 import { ActivityFilters, ActivityLogRepository, ActivityOrder, NewActivity } from './activity-log.repository';
 import { canChangeStatus, parseStatus } from './activity-status';
-import { ActivityFilterDto, ActivityQueryDto } from './dto/activity-query.dto';
+import { ActivityExportQueryDto, ActivityFilterDto, ActivityQueryDto } from './dto/activity-query.dto';
 import { ActivityResponseDto, toActivityResponse } from './dto/activity-response.dto';
 import { CreateActivityDto } from './dto/create-activity.dto';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -170,6 +172,18 @@ export class ActivityLogService {
     });
     if (changed) await this.cache.invalidate(activity.userId);
     return toActivityResponse(activity);
+  }
+
+  /** The whole filtered list as a streamed download, read from the database in batches as the client takes it. */
+  async export(caller: AuthUser, query: ActivityExportQueryDto): Promise<StreamableFile> {
+    const format = query.format ?? 'csv';
+    const rows = await this.activities.stream(this.filtersFor(caller, query), orderOf(query));
+    const body = pipeline(rows, exportEncoder(format), () => undefined);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    return new StreamableFile(body, {
+      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+      disposition: `attachment; filename="activities-${stamp}.${format}"`,
+    });
   }
 
   /** Who and what a list or export may read. A non-ADMIN reads only its own, and never deleted ones. */

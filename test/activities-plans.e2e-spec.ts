@@ -1,0 +1,103 @@
+import { AbstractLogger, DataSource, LogLevel, LogMessage, QueryRunner } from 'typeorm';
+import { dataSourceOptions } from '../ormconfig';
+import { createLogger } from '../src/common/logging/logger';
+import { migrateDatabase } from '../src/database/database-server';
+import { ActivityLog } from '../src/modules/activity-log/activity-log.entity';
+import {
+  ActivityFilters,
+  ActivityLogRepository,
+  ActivityOrder,
+} from '../src/modules/activity-log/activity-log.repository';
+import { createDatabase, dropDatabase } from './setup/test-database';
+
+/** Keeps every SELECT the repository sends, with its parameters. */
+class QueryRecorder extends AbstractLogger {
+  readonly queries: { sql: string; parameters: unknown[] }[] = [];
+  override logQuery(query: string, parameters?: unknown[], _runner?: QueryRunner): void {
+    if (/^\s*SELECT/i.test(query)) this.queries.push({ sql: query, parameters: parameters ?? [] });
+  }
+  protected writeLog(_level: LogLevel, _message: LogMessage | LogMessage[]): void {}
+}
+
+type PlanNode = { 'Node Type': string; 'Relation Name'?: string; 'Index Name'?: string; Plans?: PlanNode[] };
+const nodes = (plan: PlanNode): PlanNode[] => [plan, ...(plan.Plans ?? []).flatMap(nodes)];
+
+describe('the activity list’s query paths at scale', () => {
+  const databaseName = `logbook_plans_${process.pid}`;
+  let dataSource: DataSource;
+  let recorder: QueryRecorder;
+  let repository: ActivityLogRepository;
+
+  beforeAll(async () => {
+    const url = await createDatabase(process.env.TEST_ADMIN_DATABASE_URL!, databaseName);
+    await migrateDatabase(url, createLogger('silent'));
+    recorder = new QueryRecorder();
+    dataSource = await new DataSource({
+      ...dataSourceOptions(url, 2),
+      logging: ['query'],
+      logger: recorder,
+    }).initialize();
+    // 60,000 activities over 200 users and about a year.
+    await dataSource.query(`
+      INSERT INTO activities (user_id, action, status, actor_name, actor_email, target_type, target_id, context_source, timestamp)
+      SELECT g % 200 + 1,
+             (ARRAY['LOGIN','VIEW_COURSE','DOWNLOAD_FILE','LOGOUT','SUBMIT'])[g % 5 + 1],
+             (ARRAY['PENDING','IN_PROGRESS','DONE','FAILED'])[g % 7 % 4 + 1],
+             'User', 'user@example.com',
+             (ARRAY['COURSE','FILE','LESSON'])[g % 3 + 1], 'target-' || (g % 500),
+             'WEB_APP', timestamp '2025-01-01' + (g * interval '9 minutes')
+        FROM generate_series(1, 60000) AS g`);
+    await dataSource.query('VACUUM ANALYZE activities');
+    repository = new ActivityLogRepository(dataSource.getRepository(ActivityLog));
+  });
+  afterAll(async () => {
+    await dataSource?.destroy();
+    await dropDatabase(process.env.TEST_ADMIN_DATABASE_URL!, databaseName);
+  });
+
+  const newest: ActivityOrder = { field: 'timestamp', direction: 'DESC' };
+  const base: ActivityFilters = { includeDeleted: false };
+
+  it.each([
+    ['own activities, newest first', { ...base, userId: 17 }, newest, 'ix_activities_user_time'],
+    ['by action', { ...base, userId: 17, actions: ['LOGIN'] }, newest, 'ix_activities_user_action_time'],
+    ['by status', { ...base, userId: 17, status: 'DONE' }, newest, 'ix_activities_user_status_time'],
+    [
+      'by time window',
+      { ...base, userId: 17, from: new Date('2025-03-01'), to: new Date('2025-05-31') },
+      newest,
+      'ix_activities_user_time',
+    ],
+    ['by target', { ...base, targetType: 'FILE', targetId: 'target-42' }, newest, 'ix_activities_target_time'],
+    ['admin across users', base, newest, 'ix_activities_time'],
+  ] as [string, ActivityFilters, ActivityOrder, string][])(
+    '%s: an index, no sequential scan',
+    async (_path, filters, order, index) => {
+      for (const after of [undefined, { value: '2025-06-01T00:00:00.000Z', id: 30000 }]) {
+        recorder.queries.length = 0;
+        await repository.list(filters, order, after ? { limit: 20, after } : { limit: 20, page: 1 });
+        const pageQuery = recorder.queries.find((query) => /ORDER BY/i.test(query.sql))!;
+        const [
+          {
+            'QUERY PLAN': [plan],
+          },
+        ] = await dataSource.query(`EXPLAIN (FORMAT JSON) ${pageQuery.sql}`, pageQuery.parameters);
+        const used = nodes(plan.Plan as PlanNode);
+        expect(used.filter((node) => node['Node Type'] === 'Seq Scan')).toEqual([]);
+        expect(used.map((node) => node['Index Name']).filter(Boolean)).toContain(index);
+      }
+    },
+  );
+
+  it('counts one user’s totals from an index too', async () => {
+    recorder.queries.length = 0;
+    await repository.list({ ...base, userId: 17 }, newest, { limit: 20, page: 1 });
+    const countQuery = recorder.queries.find((query) => /COUNT/i.test(query.sql))!;
+    const [
+      {
+        'QUERY PLAN': [plan],
+      },
+    ] = await dataSource.query(`EXPLAIN (FORMAT JSON) ${countQuery.sql}`, countQuery.parameters);
+    expect(nodes(plan.Plan as PlanNode).filter((node) => node['Node Type'] === 'Seq Scan')).toEqual([]);
+  });
+});
