@@ -161,6 +161,18 @@ describe('Idempotency-Key', () => {
     expect(await countOf(user.id)).toBe(1);
   });
 
+  it('forgets a key after 24 hours: then it records anew', async () => {
+    const user = await createUser();
+    const first = await post(user, { action: 'PAY' }, { 'idempotency-key': 'daily' });
+    await sql(`UPDATE idempotency_keys SET created_at = now() - interval '25 hours' WHERE user_id = $1`, [user.id]);
+    const later = await post(user, { action: 'PAY' }, { 'idempotency-key': 'daily' });
+    expect(later.status).toBe(201);
+    expect(later.body.data.id).not.toBe(first.body.data.id);
+    expect(await countOf(user.id)).toBe(2);
+    const replay = await post(user, { action: 'PAY' }, { 'idempotency-key': 'daily' });
+    expect(replay.body.data.id).toBe(later.body.data.id);
+  });
+
   it('refuses a key longer than 255 characters', async () => {
     const user = await createUser();
     expect((await post(user, { action: 'A' }, { 'idempotency-key': 'k'.repeat(256) })).status).toBe(400);
