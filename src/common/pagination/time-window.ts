@@ -6,7 +6,8 @@ import { AppException } from '../http/app.exception';
 export type DateBound = string;
 
 const DATE_ONLY = /^\d{4}-\d{2}-\d{2}$/;
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
+/** An ISO 8601 date-time with a time zone. */
+export const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 /** `YYYY-MM-DD` or an ISO 8601 date-time with a zone, naming a real day. */
 export function IsDateBound() {
@@ -30,7 +31,7 @@ export function parseBound(value: string, side: 'start' | 'end'): Date | undefin
     if (Number.isNaN(day.getTime()) || day.toISOString().slice(0, 10) !== value) return undefined;
     return side === 'start' ? day : new Date(day.getTime() + 86_400_000 - 1);
   }
-  if (!DATE_TIME.test(value)) return undefined;
+  if (!ISO_DATE_TIME.test(value)) return undefined;
   const instant = new Date(value);
   return Number.isNaN(instant.getTime()) ? undefined : instant;
 }

@@ -1,4 +1,16 @@
-import { Body, Controller, Delete, Get, Headers, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import {
+  applyDecorators,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  Headers,
+  HttpCode,
+  Param,
+  Patch,
+  Post,
+  Query,
+} from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../../common/auth/auth-user';
 import { CurrentUser } from '../../common/auth/auth.decorators';
@@ -16,6 +28,14 @@ const IDEMPOTENCY_HEADER = {
   description:
     '1 to 255 characters. A retry with the same key and body within 24 hours returns the first answer and stores nothing; the same key with another body: 409.',
 };
+
+/** The documentation both status routes share. */
+const StatusChangeDocs = (description: string) =>
+  applyDecorators(
+    ApiOperation({ summary: 'Change an activity’s status', description }),
+    ApiEnvelope(ActivityResponseDto, { message: 'Updated to DONE' }),
+    ApiErrors(400, 401, 403, 404, 409),
+  );
 
 @ApiTags('Activities')
 @Controller('activities')
@@ -97,21 +117,15 @@ export class ActivityLogController {
   }
 
   @Patch(':id')
-  @ApiOperation({ summary: 'Change an activity’s status', description: 'The same as PATCH /activities/{id}/status.' })
-  @ApiEnvelope(ActivityResponseDto, { message: 'Updated to DONE' })
-  @ApiErrors(400, 401, 403, 404, 409)
+  @StatusChangeDocs('PATCH /activities/{id}/status, by its other name.')
   update(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: UpdateStatusDto) {
     return this.activities.updateStatus(caller, id, dto.status);
   }
 
   @Patch(':id/status')
-  @ApiOperation({
-    summary: 'Change an activity’s status',
-    description:
-      'PENDING -> IN_PROGRESS -> DONE | FAILED, or PENDING straight to DONE or FAILED; COMPLETED means DONE. The same status again: 200, nothing changes. Leaving DONE or FAILED: 409. Unknown status: 400 "Invalid status".',
-  })
-  @ApiEnvelope(ActivityResponseDto, { message: 'Updated to DONE' })
-  @ApiErrors(400, 401, 403, 404, 409)
+  @StatusChangeDocs(
+    'PENDING -> IN_PROGRESS -> DONE | FAILED, or PENDING straight to DONE or FAILED; COMPLETED means DONE. The same status again: 200, nothing changes. Leaving DONE or FAILED: 409. Unknown status: 400 "Invalid status".',
+  )
   updateStatus(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: UpdateStatusDto) {
     return this.activities.updateStatus(caller, id, dto.status);
   }

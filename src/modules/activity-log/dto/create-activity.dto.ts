@@ -15,6 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
+import { ISO_DATE_TIME } from '../../../common/pagination/time-window';
 import {
   ACTIVITY_STATUSES,
   TARGET_MODELS,
@@ -25,7 +26,6 @@ import {
 
 export const METADATA_MAX_BYTES = 16 * 1024;
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
-const ISO_DATE_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,9})?)?(Z|[+-]\d{2}:?\d{2})$/;
 
 const trim = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
 
