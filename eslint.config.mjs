@@ -13,6 +13,7 @@ export default tseslint.config(
       'eslint.config.mjs',
       'jest.config.js',
       'test/swagger-plugin.js',
+      'clients/typescript/schema.d.ts',
     ],
   },
   eslint.configs.recommended,

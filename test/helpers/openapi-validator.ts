@@ -4,6 +4,9 @@ import type { OpenAPIObject } from '@nestjs/swagger';
 
 type Schema = Record<string, unknown>;
 
+/** The document has no such route at all (an unknown route, a test-only probe). */
+export class UndocumentedOperation extends Error {}
+
 /**
  * Checks response bodies against the OpenAPI document: the schema of the operation (found by method and concrete
  * path) and status. Objects are closed: a key the document does not describe fails, as does a missing required key.
@@ -36,7 +39,8 @@ export class OpenApiResponseValidator {
 
   private validatorFor(method: string, path: string, status: number): ValidateFunction {
     const route = this.routes.find((candidate) => candidate.method === method && candidate.pattern.test(path));
-    if (!route) throw new Error(`the OpenAPI document has no operation ${method.toUpperCase()} ${path}`);
+    if (!route)
+      throw new UndocumentedOperation(`the OpenAPI document has no operation ${method.toUpperCase()} ${path}`);
     const key = `${method} ${route.template} ${status}`;
     const cached = this.compiled.get(key);
     if (cached) return cached;

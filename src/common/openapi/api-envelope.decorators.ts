@@ -76,28 +76,33 @@ interface EnvelopeOptions {
 /** Documents a success response as the envelope around `model`: `{ success, message, data[, meta] }`. */
 export function ApiEnvelope(model: Type<unknown>, options: EnvelopeOptions = {}) {
   const { status = 200, isArray = false, paginated = false } = options;
-  const data =
-    isArray || paginated ? { type: 'array', items: { $ref: getSchemaPath(model) } } : { $ref: getSchemaPath(model) };
+  const data = options.nullable
+    ? { type: 'object', nullable: true, enum: [null], description: 'Always null' }
+    : isArray || paginated
+      ? { type: 'array', items: { $ref: getSchemaPath(model) } }
+      : { $ref: getSchemaPath(model) };
+  const schema = {
+    type: 'object',
+    required: ['success', 'message', 'data', ...(paginated ? ['meta'] : [])],
+    properties: {
+      success: { type: 'boolean', enum: [true] },
+      message: { type: 'string', example: options.message ?? 'Success' },
+      data,
+      ...(paginated ? { meta: { $ref: getSchemaPath(PageMetaDto) } } : {}),
+    },
+  };
   return applyDecorators(
-    ApiExtraModels(model, PageMetaDto),
+    ...(options.nullable ? [] : [ApiExtraModels(model)]),
+    ...(paginated ? [ApiExtraModels(PageMetaDto)] : []),
     ApiResponse({
       status,
       description: options.description ?? (status === 201 ? 'Created' : 'Success'),
-      schema: {
-        type: 'object',
-        required: ['success', 'message', 'data', ...(paginated ? ['meta'] : [])],
-        properties: {
-          success: { type: 'boolean', enum: [true] },
-          message: { type: 'string', example: options.message ?? 'Success' },
-          data,
-          ...(paginated ? { meta: { $ref: getSchemaPath(PageMetaDto) } } : {}),
-        },
-      },
+      content: { 'application/json': { schema } },
     }),
   );
 }
 
-/** Documents the error envelope for each status (400, 401, 403, 404, 409, 429, ...). */
+/** Documents the error envelope for each status (400, 401, 403, 404, 409, 429, ...). Errors are always JSON. */
 export function ApiErrors(...statuses: number[]) {
   return applyDecorators(
     ApiExtraModels(ErrorEnvelopeDto),
@@ -105,7 +110,7 @@ export function ApiErrors(...statuses: number[]) {
       ApiResponse({
         status,
         description: STATUS_MESSAGES[status]?.en ?? 'Error',
-        schema: { $ref: getSchemaPath(ErrorEnvelopeDto) },
+        content: { 'application/json': { schema: { $ref: getSchemaPath(ErrorEnvelopeDto) } } },
       }),
     ),
   );
