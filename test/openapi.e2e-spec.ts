@@ -41,15 +41,53 @@ describe('the OpenAPI document', () => {
     expect(document.paths['/health'].get.security).toEqual([]);
   });
 
-  it('gives every operation a unique, stable operationId, a summary and a tag', () => {
+  it('gives every operation a unique, stable operationId, a summary, a description and one module tag', () => {
     const operations = Object.values(committed().paths).flatMap((item: any) => Object.values(item)) as any[];
-    expect(operations.length).toBeGreaterThan(0);
+    expect(operations.length).toBeGreaterThan(10);
     const ids = operations.map((operation) => operation.operationId);
     expect(new Set(ids).size).toBe(ids.length);
     for (const operation of operations) {
       expect(operation.operationId).toMatch(/^[A-Z][A-Za-z]+_[a-z][A-Za-z]+$/);
       expect(operation.summary).toBeTruthy();
-      expect(operation.tags?.length).toBeGreaterThan(0);
+      expect(operation.description).toBeTruthy();
+      expect(operation.tags).toEqual([expect.stringMatching(/^(Health|Auth|Users|Activities|Audit logs)$/)]);
+    }
+  });
+
+  it('documents every error response of the API as the error envelope, and 401 wherever a token is needed', () => {
+    const document = committed();
+    for (const [path, item] of Object.entries(document.paths) as [string, any][]) {
+      for (const operation of Object.values(item) as any[]) {
+        for (const [status, response] of Object.entries(operation.responses) as [string, any][]) {
+          if (path === '/health' || Number(status) < 400) continue;
+          expect([path, status, response.content['application/json'].schema]).toEqual([
+            path,
+            status,
+            { $ref: '#/components/schemas/ErrorEnvelopeDto' },
+          ]);
+        }
+        const needsToken = operation.security === undefined && path !== '/health';
+        if (needsToken)
+          expect([path, Object.keys(operation.responses)]).toEqual([path, expect.arrayContaining(['401'])]);
+      }
+    }
+  });
+
+  it('names its enums as schemas of their own', () => {
+    const schemas = committed().components.schemas;
+    for (const name of [
+      'Role',
+      'ActivityStatus',
+      'TargetType',
+      'TargetModel',
+      'AuditAction',
+      'AuditEntityType',
+      'AuditSortBy',
+      'SortOrder',
+      'ActivityOrdering',
+      'ExportFormat',
+    ]) {
+      expect([name, schemas[name]?.enum?.length > 0]).toEqual([name, true]);
     }
   });
 

@@ -131,7 +131,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** The signed-in user */
+        /**
+         * The signed-in user
+         * @description The account the access token belongs to.
+         */
         get: operations["Auth_me"];
         put?: never;
         post?: never;
@@ -769,7 +772,7 @@ export interface components {
              */
             action: string;
             /** @default PENDING */
-            status: components["schemas"]["ActivityStatus"];
+            status?: components["schemas"]["ActivityStatus"];
             /**
              * @description Any JSON object, at most 16 KiB.
              * @example {
@@ -1745,8 +1748,7 @@ export interface operations {
     ActivityLog_create: {
         parameters: {
             query?: never;
-            header: {
-                "idempotency-key": string;
+            header?: {
                 /** @description 1 to 255 characters. A retry with the same key and body within 24 hours returns the first answer and stores nothing; the same key with another body: 409. */
                 "Idempotency-Key"?: string;
             };
@@ -1824,8 +1826,7 @@ export interface operations {
     ActivityLog_createBatch: {
         parameters: {
             query?: never;
-            header: {
-                "idempotency-key": string;
+            header?: {
                 /** @description 1 to 255 characters. A retry with the same key and body within 24 hours returns the first answer and stores nothing; the same key with another body: 409. */
                 "Idempotency-Key"?: string;
             };

@@ -51,7 +51,7 @@ export class ActivityLogController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiEnvelope(ActivityResponseDto, { status: 201 })
   @ApiErrors(400, 401, 409, 413, 415)
-  create(@CurrentUser() caller: AuthUser, @Body() dto: CreateActivityDto, @Headers('idempotency-key') key?: string) {
+  create(@CurrentUser() caller: AuthUser, @Body() dto: CreateActivityDto, @Headers('Idempotency-Key') key?: string) {
     return this.activities.create(caller, [dto], false, key);
   }
 
@@ -67,7 +67,7 @@ export class ActivityLogController {
   createBatch(
     @CurrentUser() caller: AuthUser,
     @Body() dto: CreateActivityBatchDto,
-    @Headers('idempotency-key') key?: string,
+    @Headers('Idempotency-Key') key?: string,
   ) {
     return this.activities.create(caller, dto.items, true, key);
   }

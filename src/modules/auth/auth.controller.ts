@@ -84,7 +84,7 @@ export class AuthController {
   }
 
   @Get('me')
-  @ApiOperation({ summary: 'The signed-in user' })
+  @ApiOperation({ summary: 'The signed-in user', description: 'The account the access token belongs to.' })
   @ApiEnvelope(UserResponseDto)
   @ApiErrors(401)
   me(@CurrentUser() caller: AuthUser) {
