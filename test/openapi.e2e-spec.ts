@@ -56,9 +56,12 @@ describe('the OpenAPI document', () => {
 
   it('documents every error response of the API as the error envelope, and 401 wherever a token is needed', () => {
     const document = committed();
-    for (const [path, item] of Object.entries(document.paths) as [string, any][]) {
-      for (const operation of Object.values(item) as any[]) {
-        for (const [status, response] of Object.entries(operation.responses) as [string, any][]) {
+    const paths: [string, any][] = Object.entries(document.paths);
+    for (const [path, item] of paths) {
+      const operations: any[] = Object.values(item);
+      for (const operation of operations) {
+        const responses: [string, any][] = Object.entries(operation.responses);
+        for (const [status, response] of responses) {
           if (path === '/health' || Number(status) < 400) continue;
           expect([path, status, response.content['application/json'].schema]).toEqual([
             path,

@@ -1498,9 +1498,9 @@ export interface operations {
                 entity_id?: string;
                 /** @description The acting user's id. */
                 user_id?: number;
-                /** @description From this day (`YYYY-MM-DD`) or instant (ISO 8601), inclusive. */
+                /** @description From this day (`YYYY-MM-DD`, such as `2024-12-01`) or instant (ISO 8601), inclusive. */
                 start_date?: string;
-                /** @description Up to this day (the whole day) or instant, inclusive. */
+                /** @description Up to this day (the whole day, such as `2024-12-31`) or instant, inclusive. */
                 end_date?: string;
             };
             header?: never;
@@ -1665,19 +1665,19 @@ export interface operations {
     ActivityLog_list: {
         parameters: {
             query?: {
-                /** @description One action, or a comma-separated list. */
+                /** @description One action, or a comma-separated list, such as `LOGIN,VIEW_COURSE`. */
                 action?: string;
                 /** @description `COMPLETED` means `DONE`. */
                 status?: "PENDING" | "IN_PROGRESS" | "DONE" | "FAILED" | "COMPLETED";
                 targetType?: components["schemas"]["TargetType"];
                 targetId?: string;
-                /** @description The context's source, such as WEB_APP. */
+                /** @description The context's source, such as `WEB_APP`. */
                 source?: string;
-                /** @description From this day (`YYYY-MM-DD`) or instant, inclusive. */
+                /** @description From this day (`YYYY-MM-DD`, such as `2025-01-01`) or instant (ISO 8601), inclusive. */
                 start?: string;
-                /** @description Up to this day (the whole day) or instant, inclusive. */
+                /** @description Up to this day (the whole day, such as `2025-06-30`) or instant, inclusive. */
                 end?: string;
-                /** @description One day, `YYYY-MM-DD`. */
+                /** @description One day, `YYYY-MM-DD`, such as `2025-06-13`. */
                 timestamp?: string;
                 /** @description Case-insensitive text in the action, the target's name or the context's description; % and _ are literal. */
                 q?: string;
@@ -1904,19 +1904,19 @@ export interface operations {
     ActivityLog_export: {
         parameters: {
             query?: {
-                /** @description One action, or a comma-separated list. */
+                /** @description One action, or a comma-separated list, such as `LOGIN,VIEW_COURSE`. */
                 action?: string;
                 /** @description `COMPLETED` means `DONE`. */
                 status?: "PENDING" | "IN_PROGRESS" | "DONE" | "FAILED" | "COMPLETED";
                 targetType?: components["schemas"]["TargetType"];
                 targetId?: string;
-                /** @description The context's source, such as WEB_APP. */
+                /** @description The context's source, such as `WEB_APP`. */
                 source?: string;
-                /** @description From this day (`YYYY-MM-DD`) or instant, inclusive. */
+                /** @description From this day (`YYYY-MM-DD`, such as `2025-01-01`) or instant (ISO 8601), inclusive. */
                 start?: string;
-                /** @description Up to this day (the whole day) or instant, inclusive. */
+                /** @description Up to this day (the whole day, such as `2025-06-30`) or instant, inclusive. */
                 end?: string;
-                /** @description One day, `YYYY-MM-DD`. */
+                /** @description One day, `YYYY-MM-DD`, such as `2025-06-13`. */
                 timestamp?: string;
                 /** @description Case-insensitive text in the action, the target's name or the context's description; % and _ are literal. */
                 q?: string;
@@ -2326,19 +2326,19 @@ export interface operations {
     UserActivities_list: {
         parameters: {
             query?: {
-                /** @description One action, or a comma-separated list. */
+                /** @description One action, or a comma-separated list, such as `LOGIN,VIEW_COURSE`. */
                 action?: string;
                 /** @description `COMPLETED` means `DONE`. */
                 status?: "PENDING" | "IN_PROGRESS" | "DONE" | "FAILED" | "COMPLETED";
                 targetType?: components["schemas"]["TargetType"];
                 targetId?: string;
-                /** @description The context's source, such as WEB_APP. */
+                /** @description The context's source, such as `WEB_APP`. */
                 source?: string;
-                /** @description From this day (`YYYY-MM-DD`) or instant, inclusive. */
+                /** @description From this day (`YYYY-MM-DD`, such as `2025-01-01`) or instant (ISO 8601), inclusive. */
                 start?: string;
-                /** @description Up to this day (the whole day) or instant, inclusive. */
+                /** @description Up to this day (the whole day, such as `2025-06-30`) or instant, inclusive. */
                 end?: string;
-                /** @description One day, `YYYY-MM-DD`. */
+                /** @description One day, `YYYY-MM-DD`, such as `2025-06-13`. */
                 timestamp?: string;
                 /** @description Case-insensitive text in the action, the target's name or the context's description; % and _ are literal. */
                 q?: string;

@@ -31,8 +31,8 @@ export type Ordering = (typeof ORDERINGS)[number];
 
 /** The filters and ordering of an activity list, shared by the list and the export. */
 export class ActivityFilterDto {
-  /** One action, or a comma-separated list. */
-  @ApiPropertyOptional({ type: 'string', example: 'LOGIN,VIEW_COURSE' })
+  /** One action, or a comma-separated list, such as `LOGIN,VIEW_COURSE`. */
+  @ApiPropertyOptional({ type: 'string' })
   @IsOptional()
   @Transform(({ value }: { value: unknown }) =>
     typeof value === 'string' ? value.split(',').map((action) => action.trim()) : value,
@@ -60,28 +60,28 @@ export class ActivityFilterDto {
   @MaxLength(100)
   targetId?: string;
 
-  /** The context's source, such as WEB_APP. */
-  @ApiPropertyOptional({ maxLength: 100, example: 'WEB_APP' })
+  /** The context's source, such as `WEB_APP`. */
+  @ApiPropertyOptional({ maxLength: 100 })
   @IsOptional()
   @QueryString()
   @IsString()
   @MaxLength(100)
   source?: string;
 
-  /** From this day (`YYYY-MM-DD`) or instant, inclusive. */
-  @ApiPropertyOptional({ example: '2025-01-01' })
+  /** From this day (`YYYY-MM-DD`, such as `2025-01-01`) or instant (ISO 8601), inclusive. */
+  @ApiPropertyOptional()
   @IsOptional()
   @IsDateBound()
   start?: DateBound;
 
-  /** Up to this day (the whole day) or instant, inclusive. */
-  @ApiPropertyOptional({ example: '2025-06-30' })
+  /** Up to this day (the whole day, such as `2025-06-30`) or instant, inclusive. */
+  @ApiPropertyOptional()
   @IsOptional()
   @IsDateBound()
   end?: DateBound;
 
-  /** One day, `YYYY-MM-DD`. */
-  @ApiPropertyOptional({ example: '2025-06-13' })
+  /** One day, `YYYY-MM-DD`, such as `2025-06-13`. */
+  @ApiPropertyOptional()
   @IsOptional()
   @Matches(/^\d{4}-\d{2}-\d{2}$/, { message: 'timestamp must be a day, YYYY-MM-DD' })
   @IsDateBound()

@@ -48,14 +48,14 @@ export class AuditLogQueryDto extends PageQueryDto {
   @Min(1)
   user_id?: number;
 
-  /** From this day (`YYYY-MM-DD`) or instant (ISO 8601), inclusive. */
-  @ApiPropertyOptional({ example: '2024-12-01' })
+  /** From this day (`YYYY-MM-DD`, such as `2024-12-01`) or instant (ISO 8601), inclusive. */
+  @ApiPropertyOptional()
   @IsOptional()
   @IsDateBound()
   start_date?: DateBound;
 
-  /** Up to this day (the whole day) or instant, inclusive. */
-  @ApiPropertyOptional({ example: '2024-12-31' })
+  /** Up to this day (the whole day, such as `2024-12-31`) or instant, inclusive. */
+  @ApiPropertyOptional()
   @IsOptional()
   @IsDateBound()
   end_date?: DateBound;
