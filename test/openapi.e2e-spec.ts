@@ -69,6 +69,11 @@ describe('the OpenAPI document', () => {
             { $ref: '#/components/schemas/ErrorEnvelopeDto' },
           ]);
         }
+        if (operation.requestBody)
+          expect([path, Object.keys(operation.responses)]).toEqual([
+            path,
+            expect.arrayContaining(['400', '413', '415']),
+          ]);
         const needsToken = operation.security === undefined && path !== '/health';
         if (needsToken)
           expect([path, Object.keys(operation.responses)]).toEqual([path, expect.arrayContaining(['401'])]);

@@ -1,5 +1,6 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
+import { STATUS_MESSAGES } from '../common/i18n/messages';
 
 export const BEARER_SCHEME = 'bearer';
 
@@ -26,7 +27,20 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return typeNullableReferences(document);
+  return documentBodyErrors(typeNullableReferences(document));
+}
+
+/** Any operation that takes a JSON body can also answer 413 (too large) and 415 (not JSON). */
+function documentBodyErrors(document: OpenAPIObject): OpenAPIObject {
+  const envelope = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelopeDto' } } };
+  for (const item of Object.values(document.paths)) {
+    for (const operation of [item.post, item.put, item.patch]) {
+      if (!operation?.requestBody) continue;
+      operation.responses['413'] ??= { description: STATUS_MESSAGES[413].en, content: envelope };
+      operation.responses['415'] ??= { description: STATUS_MESSAGES[415].en, content: envelope };
+    }
+  }
+  return document;
 }
 
 /**
