@@ -14,6 +14,7 @@ export default tseslint.config(
       'jest.config.js',
       'test/swagger-plugin.js',
       'clients/typescript/schema.d.ts',
+      'bench/reference.js',
     ],
   },
   eslint.configs.recommended,

@@ -98,6 +98,7 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
         ipAddress: request.ip,
         userAgent: userAgent ? userAgent.slice(0, 500) : null,
         language: pickLanguage(request.headers['accept-language']),
+        noCache: /\bno-(cache|store)\b/i.test(request.headers['cache-control'] ?? ''),
       },
       done,
     );

@@ -405,6 +405,19 @@ describe('list caching', () => {
     }
   });
 
+  it('reads from the database when the client sends Cache-Control: no-cache', async () => {
+    const user = await createUser();
+    await createActivity(user);
+    await listActivities(user);
+    expect((await listActivities(user)).headers.get('x-cache')).toBe('HIT');
+    const fresh = await http('/api/v1/activities', {
+      token: user.accessToken,
+      headers: { 'cache-control': 'no-cache' },
+    });
+    expect(fresh.headers.get('x-cache')).toBe('MISS');
+    expect((await listActivities(user)).headers.get('x-cache')).toBe('HIT');
+  });
+
   it('never gives one caller another’s cached list, and refreshes ADMIN lists after anyone’s write', async () => {
     const alice = await createUser();
     const bob = await createUser();

@@ -219,6 +219,7 @@ describe('the envelope, errors and request ids (global pipe, interceptor and fil
       ipAddress: '127.0.0.1',
       userAgent: 'probe/1.0',
       language: 'de',
+      noCache: false,
     });
   });
 

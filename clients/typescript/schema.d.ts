@@ -1784,7 +1784,10 @@ export interface operations {
                 /** @description `meta.nextCursor` of the previous page, for keyset reading at any depth. Same filters and ordering only. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description `no-cache`: read from the database, not the cache (the fresh page is then cached). */
+                "Cache-Control"?: string;
+            };
             path?: never;
             cookie?: never;
         };
@@ -2481,7 +2484,10 @@ export interface operations {
                 /** @description `meta.nextCursor` of the previous page, for keyset reading at any depth. Same filters and ordering only. */
                 cursor?: string;
             };
-            header?: never;
+            header?: {
+                /** @description `no-cache`: read from the database, not the cache (the fresh page is then cached). */
+                "Cache-Control"?: string;
+            };
             path: {
                 userId: number;
             };

@@ -7,6 +7,8 @@ export interface RequestContext {
   ipAddress: string;
   userAgent: string | null;
   language: Language;
+  /** The client sent `Cache-Control: no-cache` (or `no-store`): answer from the source, not a cache. */
+  noCache: boolean;
   /** Set by authentication once the caller is known. */
   userId?: number;
   userEmail?: string;

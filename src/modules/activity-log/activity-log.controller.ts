@@ -29,6 +29,12 @@ const IDEMPOTENCY_HEADER = {
     '1 to 255 characters. A retry with the same key and body within 24 hours returns the first answer and stores nothing; the same key with another body: 409.',
 };
 
+export const NO_CACHE_HEADER = {
+  name: 'Cache-Control',
+  required: false,
+  description: '`no-cache`: read from the database, not the cache (the fresh page is then cached).',
+};
+
 /** The documentation both status routes share. */
 const StatusChangeDocs = (description: string) =>
   applyDecorators(
@@ -78,6 +84,7 @@ export class ActivityLogController {
     description:
       'The caller’s own (an ADMIN’s: everyone’s, or `userId`’s). Cached per caller and query: `X-Cache: HIT|MISS`.',
   })
+  @ApiHeader(NO_CACHE_HEADER)
   @ApiEnvelope(ActivityResponseDto, { paginated: true })
   @ApiErrors(400, 401, 403)
   list(@CurrentUser() caller: AuthUser, @Query() query: ActivityQueryDto) {

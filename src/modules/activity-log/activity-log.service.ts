@@ -87,7 +87,8 @@ export class ActivityLogService {
     const paging = pagingFrom(query, this.cursors, scope);
     const cacheKey = { filters, order, paging };
     const cached = await this.cache.lookup(caller, cacheKey);
-    if (cached.list) return ApiResult.page(cached.list.items, cached.list.meta).withHeaders({ 'X-Cache': 'HIT' });
+    if (cached.list && !RequestContextStore.current()?.noCache)
+      return ApiResult.page(cached.list.items, cached.list.meta).withHeaders({ 'X-Cache': 'HIT' });
     const { rows, total } = await this.activities.list(filters, order, paging);
     const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (row) => ({
       value: sortValue(row, order),

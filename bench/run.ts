@@ -1,0 +1,400 @@
+/**
+ * `npm run bench`: measures Logbook against the bare Fastify + pg reference (bench/reference.js) in one run, on the
+ * embedded PostgreSQL or DATABASE_URL's server, and writes the table to bench/results/.
+ *
+ *   npm run bench -- --activities 1000000 --users 1000 --duration 10 --connections 50
+ */
+import { ChildProcess, spawn } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import * as argon2 from 'argon2';
+import { Client } from 'pg';
+import { createLogger } from '../src/common/logging/logger';
+import { loadSettings } from '../src/config/settings';
+import { EmbeddedPostgres } from '../src/database/embedded-postgres';
+import { migrateDatabase } from '../src/database/database-server';
+
+const ROOT = join(__dirname, '..');
+const SECRET = 'logbook-bench-secret-0123456789-abcdefghijklmnop';
+const PASSWORD = 'bench password';
+
+const { values: flags } = parseArgs({
+  options: {
+    activities: { type: 'string', default: '1000000' },
+    users: { type: 'string', default: '1000' },
+    duration: { type: 'string', default: '10' },
+    connections: { type: 'string', default: '50' },
+  },
+});
+const ACTIVITIES = Number(flags.activities);
+const USERS = Number(flags.users);
+const DURATION = Number(flags.duration);
+const CONNECTIONS = Number(flags.connections);
+
+interface Measured {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+interface Row {
+  scenario: string;
+  logbook: Measured;
+  reference?: Measured;
+  ratio?: number;
+  note?: string;
+}
+
+const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
+
+async function main(): Promise<void> {
+  const settings = loadSettings(process.env);
+  let embedded: EmbeddedPostgres | undefined;
+  let adminUrl = settings.databaseUrl;
+  if (!adminUrl) {
+    embedded = new EmbeddedPostgres({ dataDir: join(ROOT, '.data', 'bench-pg') });
+    adminUrl = await embedded.start();
+  }
+  const children: ChildProcess[] = [];
+  try {
+    const url = await freshDatabase(adminUrl, 'logbook_bench');
+    await migrateDatabase(url, createLogger('warn'));
+    const loadRate = await load(url);
+
+    const logbook = await startServer('logbook', [join(ROOT, 'dist', 'src', 'main.js')], url, 4101);
+    const reference = await startServer('reference', [join(ROOT, 'bench', 'reference.js')], url, 4102);
+    children.push(logbook.child, reference.child);
+
+    const participant = await signIn(logbook.url, 'bench2@example.com');
+    const admin = await signIn(logbook.url, 'bench1@example.com');
+    await warmUp(logbook.url, participant);
+    const idleMb = rssMb(logbook.child.pid!);
+
+    const rows: Row[] = [];
+    const post = { method: 'POST' as const, body: JSON.stringify({ action: 'BENCH_POST', metadata: { i: 1 } }) };
+    rows.push(
+      await compare(
+        'POST /activities',
+        logbook.url,
+        reference.url,
+        '/api/v1/activities',
+        '/activities',
+        participant,
+        post,
+      ),
+    );
+    const first = await compare(
+      'GET /activities, first page (uncached)',
+      logbook.url,
+      reference.url,
+      '/api/v1/activities?limit=20',
+      '/activities?limit=20',
+      participant,
+      {},
+      true,
+    );
+    rows.push(first);
+    const window = `start=${daysAgo(180)}&end=${daysAgo(90)}`;
+    rows.push(
+      await compare(
+        'GET filtered (action + 90-day window, uncached)',
+        logbook.url,
+        reference.url,
+        `/api/v1/activities?action=VIEW_COURSE&${window}`,
+        `/activities?action=VIEW_COURSE&${window}`,
+        participant,
+        {},
+        true,
+      ),
+    );
+    const deep = await deepCursor(logbook.url, admin);
+    const adminFirst = await measure(`${logbook.url}/api/v1/activities?limit=20`, admin, {}, true);
+    const deepRow = await compare(
+      `GET by cursor past row ${deep.position.toLocaleString('en')} (ADMIN, all users)`,
+      logbook.url,
+      reference.url,
+      `/api/v1/activities?limit=20&cursor=${encodeURIComponent(deep.cursor)}`,
+      `/activities?all=1&limit=20&afterTimestamp=${encodeURIComponent(deep.timestamp)}&afterId=${deep.id}`,
+      admin,
+      {},
+      true,
+    );
+    deepRow.note = `p99 ${deepRow.logbook.p99} ms vs first page p99 ${adminFirst.p99} ms: ${(deepRow.logbook.p99 / adminFirst.p99).toFixed(2)}x`;
+    rows.push(deepRow);
+    const cached = await measure(`${logbook.url}/api/v1/activities?limit=20`, participant, {});
+    rows.push({
+      scenario: 'GET /activities served from the cache',
+      logbook: cached,
+      reference: first.reference,
+      ratio: cached.rps / first.reference!.rps,
+      note: 'against the reference’s uncached GET',
+    });
+
+    const batch = await batchIngestion(logbook.url, participant);
+    const exported = await exportAll(logbook.url, admin, logbook.child.pid!);
+
+    const report = renderReport(rows, { loadRate, batch, exported, idleMb });
+    process.stdout.write(`\n${report}\n`);
+    mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    writeFileSync(
+      join(ROOT, 'bench', 'results', `${stamp}.json`),
+      JSON.stringify({ rows, loadRate, batch, exported, idleMb }, null, 2),
+    );
+    writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), `${report}\n`);
+  } finally {
+    for (const child of children) child.kill('SIGTERM');
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await embedded?.stop();
+  }
+}
+
+async function freshDatabase(adminUrl: string, name: string): Promise<string> {
+  const client = new Client({ connectionString: adminUrl });
+  await client.connect();
+  await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+  await client.query(`CREATE DATABASE ${name}`);
+  await client.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** Users (bench1 is the ADMIN) and activities spread over two years, generated by PostgreSQL itself. */
+async function load(url: string): Promise<number> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const hash = await argon2.hash(PASSWORD, { type: argon2.argon2id, memoryCost: 19456, timeCost: 2, parallelism: 1 });
+    await client.query(
+      `INSERT INTO users (email, name, role, password_hash)
+       SELECT 'bench' || g || '@example.com', 'Bench User ' || g, CASE WHEN g = 1 THEN 'ADMIN' ELSE 'PARTICIPANT' END, $1
+         FROM generate_series(1, $2::int) AS g`,
+      [hash, USERS],
+    );
+    const started = Date.now();
+    const chunk = 200_000;
+    for (let from = 1; from <= ACTIVITIES; from += chunk) {
+      const to = Math.min(ACTIVITIES, from + chunk - 1);
+      await client.query(
+        `INSERT INTO activities (user_id, action, status, metadata, actor_user_id, actor_name, actor_email, actor_role,
+                                 target_type, target_id, target_name, context_source, context_additional_info, timestamp)
+         SELECT g % $3::int + 1,
+                (ARRAY['LOGIN','VIEW_COURSE','DOWNLOAD_FILE','SUBMIT_ASSIGNMENT','LOGOUT'])[g % 5 + 1],
+                (ARRAY['PENDING','IN_PROGRESS','DONE','FAILED'])[g % 7 % 4 + 1],
+                jsonb_build_object('seq', g, 'device', 'web'),
+                (g % $3::int + 1)::text, 'Bench User ' || (g % $3::int + 1), 'bench' || (g % $3::int + 1) || '@example.com',
+                'PARTICIPANT', 'COURSE', 'course-' || (g % 300), 'Course ' || (g % 300), 'WEB_APP', '{}'::jsonb,
+                now() - ((($2::int - g)::float / $2::int) * interval '730 days')
+           FROM generate_series($1::int, $4::int) AS g`,
+        [from, ACTIVITIES, USERS, to],
+      );
+      log(`loaded ${to.toLocaleString('en')} activities`);
+    }
+    const rate = ACTIVITIES / ((Date.now() - started) / 1000);
+    await client.query('VACUUM ANALYZE');
+    return rate;
+  } finally {
+    await client.end();
+  }
+}
+
+async function startServer(
+  name: string,
+  argv: string[],
+  url: string,
+  port: number,
+): Promise<{ child: ChildProcess; url: string }> {
+  const child = spawn(process.execPath, argv, {
+    cwd: ROOT,
+    env: {
+      PATH: process.env.PATH,
+      DATABASE_URL: url,
+      PORT: String(port),
+      JWT_SECRET: SECRET,
+      NODE_ENV: 'production',
+      LOG_LEVEL: 'warn',
+      REDIS_URL: process.env.REDIS_URL ?? '',
+    },
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 300; i += 1) {
+    try {
+      const res = await fetch(`${base}${name === 'logbook' ? '/health' : '/activities'}`);
+      if (res.status < 500) {
+        log(`${name} up on ${base}`);
+        return { child, url: base };
+      }
+    } catch {
+      // not yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`${name} did not start`);
+}
+
+async function signIn(base: string, email: string): Promise<string> {
+  const res = await fetch(`${base}/api/v1/auth/login`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ email, password: PASSWORD }),
+  });
+  const body = (await res.json()) as { data: { accessToken: string } };
+  return body.data.accessToken;
+}
+
+async function warmUp(base: string, token: string): Promise<void> {
+  await autocannon({
+    url: `${base}/api/v1/activities`,
+    connections: 10,
+    duration: 2,
+    headers: { authorization: `Bearer ${token}` },
+  });
+}
+
+/** `uncached`: the request asks for a fresh read (Cache-Control: no-cache), so Logbook's list cache does not answer. */
+async function measure(
+  url: string,
+  token: string,
+  options: { method?: 'POST'; body?: string },
+  uncached = false,
+): Promise<Measured> {
+  const result = await autocannon({
+    url,
+    connections: CONNECTIONS,
+    duration: DURATION,
+    method: options.method ?? 'GET',
+    body: options.body,
+    headers: {
+      authorization: `Bearer ${token}`,
+      'content-type': 'application/json',
+      ...(uncached ? { 'cache-control': 'no-cache' } : {}),
+    },
+  });
+  return {
+    rps: Math.round(result.requests.average),
+    p50: result.latency.p50,
+    p99: result.latency.p99,
+    non2xx: result.non2xx,
+  };
+}
+
+async function compare(
+  scenario: string,
+  logbookBase: string,
+  referenceBase: string,
+  logbookPath: string,
+  referencePath: string,
+  token: string,
+  options: { method?: 'POST'; body?: string },
+  uncached = false,
+): Promise<Row> {
+  log(scenario);
+  const logbook = await measure(`${logbookBase}${logbookPath}`, token, options, uncached);
+  const reference = await measure(`${referenceBase}${referencePath}`, token, options);
+  return { scenario, logbook, reference, ratio: logbook.rps / reference.rps };
+}
+
+/** A cursor past the 900,000th row of everyone's activities (or 90% of a smaller data set), as Logbook signs it. */
+async function deepCursor(
+  base: string,
+  admin: string,
+): Promise<{ cursor: string; timestamp: string; id: number; position: number }> {
+  const position = Math.floor(ACTIVITIES * 0.9);
+  const res = await fetch(`${base}/api/v1/activities?limit=100&page=${Math.floor(position / 100)}`, {
+    headers: { authorization: `Bearer ${admin}` },
+  });
+  const body = (await res.json()) as { data: { id: number; timestamp: string }[]; meta: { nextCursor: string } };
+  const last = body.data[body.data.length - 1];
+  return { cursor: body.meta.nextCursor, timestamp: last.timestamp, id: last.id, position };
+}
+
+async function batchIngestion(base: string, token: string): Promise<{ activitiesPerSecond: number }> {
+  log('batch ingestion');
+  const items = Array.from({ length: 1000 }, (_, index) => ({ action: 'BENCH_BATCH', metadata: { index } }));
+  const result = await autocannon({
+    url: `${base}/api/v1/activities/batch`,
+    connections: 4,
+    duration: DURATION,
+    method: 'POST',
+    body: JSON.stringify({ items }),
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+  });
+  return {
+    activitiesPerSecond: Math.round(((result.requests.total - result.non2xx) * 1000) / (result.duration || DURATION)),
+  };
+}
+
+async function exportAll(
+  base: string,
+  admin: string,
+  pid: number,
+): Promise<{ rows: number; seconds: number; peakMb: number; mb: number }> {
+  log('export of all rows as CSV');
+  let peak = rssMb(pid);
+  const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
+  const started = Date.now();
+  const res = await fetch(`${base}/api/v1/activities/export?format=csv`, {
+    headers: { authorization: `Bearer ${admin}` },
+  });
+  let bytes = 0;
+  let lines = 0;
+  for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+    bytes += chunk.length;
+    for (const byte of chunk) if (byte === 10) lines += 1;
+  }
+  clearInterval(sampler);
+  return {
+    rows: lines - 1,
+    seconds: (Date.now() - started) / 1000,
+    peakMb: Math.round(peak),
+    mb: Math.round(bytes / 1024 / 1024),
+  };
+}
+
+function rssMb(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+function daysAgo(days: number): string {
+  return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
+}
+
+function renderReport(
+  rows: Row[],
+  extra: {
+    loadRate: number;
+    batch: { activitiesPerSecond: number };
+    exported: { rows: number; seconds: number; peakMb: number; mb: number };
+    idleMb: number;
+  },
+): string {
+  const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
+  const lines = [
+    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, ${new Date().toISOString().slice(0, 10)}`,
+    '',
+    '| scenario | Logbook req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio | note |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...rows.map(
+      (row) =>
+        `| ${row.scenario} | ${cell(row.logbook)} | ${cell(row.reference)} | ${row.ratio?.toFixed(2) ?? '-'} | ${row.note ?? ''} |`,
+    ),
+    '',
+    '| measure | value |',
+    '|---|---|',
+    `| batch ingestion (POST /activities/batch, 1000 items, 4 connections) | ${extra.batch.activitiesPerSecond.toLocaleString('en')} activities/s |`,
+    `| export of all rows as CSV | ${extra.exported.rows.toLocaleString('en')} rows, ${extra.exported.mb} MB in ${extra.exported.seconds.toFixed(1)} s, peak RSS ${extra.exported.peakMb} MB |`,
+    `| idle memory of the app (RSS after start and warm-up) | ${Math.round(extra.idleMb)} MB |`,
+    `| data set load (INSERT ... SELECT in PostgreSQL) | ${Math.round(extra.loadRate).toLocaleString('en')} rows/s |`,
+  ];
+  return lines.join('\n');
+}
+
+main().catch((error: Error) => {
+  process.stderr.write(`${error.stack ?? error.message}\n`);
+  process.exit(1);
+});
