@@ -11,4 +11,11 @@ export class Transactions {
   run<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
     return this.dataSource.transaction(work);
   }
+
+  /**
+   * For work that is one SQL statement, which PostgreSQL makes atomic by itself: no BEGIN and COMMIT round trips.
+   */
+  single<T>(work: (tx: Tx) => Promise<T>): Promise<T> {
+    return work(this.dataSource.manager);
+  }
 }

@@ -127,7 +127,10 @@ export class ActivityLogRepository {
     paging: Paging,
   ): Promise<{ rows: ActivityLog[]; total: number | null }> {
     const query = this.filtered(filters);
-    const total = paging.after ? null : await query.clone().getCount();
+    // count(*) rather than getCount(): TypeORM counts DISTINCT (id, timestamp), which sorts every matching row.
+    const total = paging.after
+      ? null
+      : Number((await query.clone().select('count(*)', 'n').getRawOne<{ n: string }>())?.n ?? 0);
     const column = `a.${ACTIVITY_SORT_COLUMNS[order.field]}`;
     if (paging.after) applyKeyset(query, column, order, paging.after);
     query

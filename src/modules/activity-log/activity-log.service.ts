@@ -53,7 +53,8 @@ export class ActivityLogService {
       ]);
     }
     if (idempotencyKey === undefined) {
-      const stored = await this.transactions.run((tx) => this.activities.insertMany(tx, rows));
+      // One INSERT statement stores every row or none.
+      const stored = await this.transactions.single((tx) => this.activities.insertMany(tx, rows));
       await this.cache.invalidate(caller.id);
       return answer(this.shape(stored, batch));
     }
