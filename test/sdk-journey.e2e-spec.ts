@@ -35,26 +35,19 @@ describe('the generated TypeScript client', () => {
     const me = await api.GET('/api/v1/auth/me');
     expect(me.data!.data.email).toBe(email);
 
-    const single = await api.POST('/api/v1/activities', {
+    const download = {
       body: {
         action: 'DOWNLOAD_FILE',
-        target: { type: 'FILE', id: '68ba5cdc', name: 'Course Material.pdf' },
+        target: { type: 'FILE' as const, id: '68ba5cdc', name: 'Course Material.pdf' },
         context: { description: 'Downloaded course material', source: 'WEB_APP' },
         metadata: { fileSize: '2.5MB' },
       },
       params: { header: { 'Idempotency-Key': 'sdk-1' } },
-    });
+    };
+    const single = await api.POST('/api/v1/activities', download);
     expect(single.response.status).toBe(201);
     const activity = single.data!.data;
-    const replay = await api.POST('/api/v1/activities', {
-      body: {
-        action: 'DOWNLOAD_FILE',
-        target: { type: 'FILE', id: '68ba5cdc', name: 'Course Material.pdf' },
-        context: { description: 'Downloaded course material', source: 'WEB_APP' },
-        metadata: { fileSize: '2.5MB' },
-      },
-      params: { header: { 'Idempotency-Key': 'sdk-1' } },
-    });
+    const replay = await api.POST('/api/v1/activities', download);
     expect(replay.data!.data.id).toBe(activity.id);
 
     const batch = await api.POST('/api/v1/activities/batch', {
