@@ -1,3 +1,7 @@
+import { createHash } from 'node:crypto';
+import type { Pool, PoolClient } from 'pg';
+import type { EntityManager } from 'typeorm';
+
 /** Escapes `%`, `_` and `\` so that a user's text matches literally inside ILIKE. */
 export function likePattern(text: string): string {
   return `%${text.replace(/[\\%_]/g, (char) => `\\${char}`)}%`;
@@ -12,4 +16,19 @@ export function returnedRows<T>(result: unknown): T[] {
     return result[0] as T[];
   }
   return result as T[];
+}
+
+/**
+ * Runs `text` as a named prepared statement (parsed and planned once per connection) on the manager's connection:
+ * the transaction's own when the manager is transactional, the pool's otherwise.
+ */
+export async function preparedQuery<T extends object>(
+  manager: EntityManager,
+  text: string,
+  values: unknown[],
+): Promise<T[]> {
+  const connection = (manager.queryRunner as { databaseConnection?: PoolClient } | undefined)?.databaseConnection;
+  const target = connection ?? (manager.connection.driver as unknown as { master: Pool }).master;
+  const name = `q_${createHash('sha1').update(text).digest('base64url').slice(0, 24)}`;
+  return (await target.query<T>({ name, text, values })).rows;
 }

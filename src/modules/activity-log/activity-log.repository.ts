@@ -1,12 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { Pool, PoolClient } from 'pg';
+import type { PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { Repository } from 'typeorm';
 import { Paging } from '../../common/pagination/paging';
-import { likePattern, returnedRows } from '../../database/sql';
+import { likePattern, preparedQuery, returnedRows } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 import { ActivityLog, ActivityStatus, TargetType } from './activity-log.entity';
 
@@ -64,6 +63,14 @@ const INSERT_COLUMNS: [keyof NewActivity, string, string][] = [
   ['timestamp', 'timestamp', 'timestamptz[]'],
 ];
 const JSON_COLUMNS = new Set<keyof NewActivity>(['metadata', 'contextAdditionalInfo']);
+const INSERT_COLUMN_LIST = INSERT_COLUMNS.map(([, column]) => column).join(', ');
+/** One statement for one row or a thousand: each column is one array parameter, unnested in the given order. */
+const INSERT_SQL = `INSERT INTO activities (${INSERT_COLUMN_LIST})
+  SELECT ${INSERT_COLUMNS.map(([, column]) => (column === 'timestamp' ? 'coalesce(u.timestamp, now())' : `u.${column}`)).join(', ')}
+    FROM unnest(${INSERT_COLUMNS.map(([, , type], index) => `$${index + 1}::${type}`).join(', ')})
+         WITH ORDINALITY AS u(${INSERT_COLUMN_LIST}, ordinal)
+   ORDER BY u.ordinal
+  RETURNING *`;
 
 /** The only code that reads or writes activities. */
 @Injectable()
@@ -75,8 +82,6 @@ export class ActivityLogRepository {
    * transaction, and returns them in the order given.
    */
   async insertMany(tx: Tx, rows: NewActivity[]): Promise<ActivityLog[]> {
-    const columns = INSERT_COLUMNS.map(([, column]) => column).join(', ');
-    const unnest = INSERT_COLUMNS.map(([, , type], index) => `$${index + 1}::${type}`).join(', ');
     const values = INSERT_COLUMNS.map(([property]) =>
       rows.map((row) => {
         const value = row[property];
@@ -84,14 +89,7 @@ export class ActivityLogRepository {
         return JSON_COLUMNS.has(property) ? JSON.stringify(value) : value;
       }),
     );
-    const inserted: Record<string, unknown>[] = await tx.query(
-      `INSERT INTO activities (${columns})
-       SELECT ${INSERT_COLUMNS.map(([, column]) => (column === 'timestamp' ? `coalesce(u.timestamp, now())` : `u.${column}`)).join(', ')}
-         FROM unnest(${unnest}) WITH ORDINALITY AS u(${columns}, ordinal)
-        ORDER BY u.ordinal
-       RETURNING *`,
-      values,
-    );
+    const inserted = await preparedQuery<Record<string, unknown>>(tx, INSERT_SQL, values);
     return inserted.map((raw) => this.fromRaw(raw)).sort((a, b) => a.id - b.id);
   }
 
@@ -152,10 +150,8 @@ export class ActivityLogRepository {
     return { rows: rows.map((raw) => this.fromRaw(raw)), total: counted ? Number(counted[0].n) : null };
   }
 
-  private async prepared<T>(text: string, values: unknown[]): Promise<T[]> {
-    const pool = (this.repository.manager.connection.driver as unknown as { master: Pool }).master;
-    const name = `activities_${createHash('sha1').update(text).digest('base64url').slice(0, 20)}`;
-    return (await pool.query<T & object>({ name, text, values })).rows;
+  private prepared<T extends object>(text: string, values: unknown[]): Promise<T[]> {
+    return preparedQuery<T>(this.repository.manager, text, values);
   }
 
   private addFilters(where: SqlWhere, filters: ActivityFilters): void {
