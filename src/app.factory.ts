@@ -105,6 +105,7 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
   });
   // One line per request; never a body, a token or a query string.
   fastify.addHook('onResponse', (request, reply, done) => {
+    if (!logger.isLevelEnabled('info')) return done();
     logger.info(
       {
         requestId: request.id,

@@ -44,10 +44,6 @@ export class AppCache implements OnApplicationShutdown {
     await this.guard(this.cache.set(key, value, ttlMs), 'set');
   }
 
-  async del(key: string): Promise<void> {
-    await this.guard(this.cache.del(key), 'del');
-  }
-
   /** Whether the cache answers now: memory always does; Redis must answer a PING in time. */
   async isUp(): Promise<boolean> {
     if (!this.redis.client) return true;

@@ -55,6 +55,7 @@ interface Runner {
 export class EmbeddedPostgres {
   private child?: ChildProcess;
   private port?: number;
+  private password?: string;
   private readonly database: string;
   private readonly logger: EmbeddedPostgresLogger;
   private readonly onExit = () => this.child?.kill('SIGINT');
@@ -129,8 +130,8 @@ export class EmbeddedPostgres {
   /** The server's URL for `database`; the server must be running. */
   url(database: string): string {
     if (!this.port) throw new Error('embedded PostgreSQL is not running');
-    const password = readFileSync(join(this.dataDir, PASSWORD_FILE), 'utf8').trim();
-    return `postgres://${SUPERUSER}:${encodeURIComponent(password)}@127.0.0.1:${this.port}/${database}`;
+    this.password ??= readFileSync(join(this.dataDir, PASSWORD_FILE), 'utf8').trim();
+    return `postgres://${SUPERUSER}:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}/${database}`;
   }
 
   /** Creates `database` unless it exists. */

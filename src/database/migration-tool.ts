@@ -32,8 +32,8 @@ async function main(command: string | undefined, name: string | undefined): Prom
     await dataSource.initialize();
     try {
       await runMigrations(dataSource);
-      const sql = await dataSource.driver.createSchemaBuilder().log();
       if (command === 'check') return report(await pendingSchemaChanges(dataSource));
+      const sql = await dataSource.driver.createSchemaBuilder().log();
       if (sql.upQueries.length === 0) {
         process.stdout.write('entities and migrations agree: nothing to generate\n');
         return 0;

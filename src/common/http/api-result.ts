@@ -17,8 +17,6 @@ export interface PageMeta {
 export class ApiResult<T> {
   /** Response headers to set, such as Location or X-Cache. */
   readonly headers: Record<string, string> = {};
-  /** The status, when not the handler's default. */
-  status?: number;
 
   private constructor(
     readonly data: T,

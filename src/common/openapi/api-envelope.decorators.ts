@@ -69,14 +69,15 @@ interface EnvelopeOptions {
   paginated?: boolean;
   /** The envelope `message` when it is not "Success". */
   message?: string;
-  /** `data` is null (the model is not used). */
-  nullable?: boolean;
 }
 
-/** Documents a success response as the envelope around `model`: `{ success, message, data[, meta] }`. */
-export function ApiEnvelope(model: Type<unknown>, options: EnvelopeOptions = {}) {
+/**
+ * Documents a success response as the envelope around `model`: `{ success, message, data[, meta] }`.
+ * A `null` model: `data` is always null.
+ */
+export function ApiEnvelope(model: Type<unknown> | null, options: EnvelopeOptions = {}) {
   const { status = 200, isArray = false, paginated = false } = options;
-  const data = options.nullable
+  const data = !model
     ? { type: 'object', nullable: true, enum: [null], description: 'Always null' }
     : isArray || paginated
       ? { type: 'array', items: { $ref: getSchemaPath(model) } }
@@ -92,7 +93,7 @@ export function ApiEnvelope(model: Type<unknown>, options: EnvelopeOptions = {})
     },
   };
   return applyDecorators(
-    ...(options.nullable ? [] : [ApiExtraModels(model)]),
+    ...(model ? [ApiExtraModels(model)] : []),
     ...(paginated ? [ApiExtraModels(PageMetaDto)] : []),
     ApiResponse({
       status,

@@ -33,12 +33,13 @@ export class ActivityListCache {
 
   /**
    * The cached list if current, and the generation a list read now from the database is to be stored under
-   * (read before the database, so that a write in between makes that entry stale at once).
+   * (read before the database, so that a write in between makes that entry stale at once). `fresh`: the client
+   * asked not to be answered from the cache, so the entry is not even fetched.
    */
-  async lookup(caller: AuthUser, query: object): Promise<{ list?: CachedList; generation?: string }> {
+  async lookup(caller: AuthUser, query: object, fresh: boolean): Promise<{ list?: CachedList; generation?: string }> {
     const key = generationKey(this.scopeOf(caller));
     const [entry, generation] = await Promise.all([
-      this.cache.get<Entry>(this.entryKey(caller, query)),
+      fresh ? undefined : this.cache.get<Entry>(this.entryKey(caller, query)),
       this.cache.get<string>(key),
     ]);
     if (!generation) {

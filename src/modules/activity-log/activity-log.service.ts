@@ -87,9 +87,8 @@ export class ActivityLogService {
     const scope = cursorScope('activities', { ...filters, order: `${order.direction}:${order.field}` });
     const paging = pagingFrom(query, this.cursors, scope);
     const cacheKey = { filters, order, paging };
-    const cached = await this.cache.lookup(caller, cacheKey);
-    if (cached.list && !RequestContextStore.current()?.noCache)
-      return ApiResult.page(cached.list.items, cached.list.meta).withHeaders({ 'X-Cache': 'HIT' });
+    const cached = await this.cache.lookup(caller, cacheKey, RequestContextStore.current()?.noCache ?? false);
+    if (cached.list) return ApiResult.page(cached.list.items, cached.list.meta).withHeaders({ 'X-Cache': 'HIT' });
     const { rows, total } = await this.activities.list(filters, order, paging);
     const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (row) => ({
       value: sortValue(row, order),
@@ -189,7 +188,7 @@ export class ActivityLogService {
   }
 
   /** Who and what a list or export may read. A non-ADMIN reads only its own, and never deleted ones. */
-  filtersFor(caller: AuthUser, query: ActivityFilterDto, pathUserId?: number): ActivityFilters {
+  private filtersFor(caller: AuthUser, query: ActivityFilterDto, pathUserId?: number): ActivityFilters {
     const admin = caller.role === 'ADMIN';
     if (pathUserId !== undefined && query.userId !== undefined && query.userId !== pathUserId) {
       throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, [
@@ -220,10 +219,6 @@ export class ActivityLogService {
       q: query.q,
       includeDeleted: admin && (query.includeDeleted ?? false),
     };
-  }
-
-  orderOf(query: ActivityFilterDto): ActivityOrder {
-    return orderOf(query);
   }
 
   private toRow(caller: AuthUser, item: CreateActivityDto): NewActivity {

@@ -66,7 +66,7 @@ export class AuthController {
     summary: 'Sign out',
     description: 'Ends this login: its refresh token and the access token in hand stop working at once.',
   })
-  @ApiEnvelope(UserResponseDto, { description: 'Signed out; data is null', message: 'Signed out', nullable: true })
+  @ApiEnvelope(null, { description: 'Signed out; data is null', message: 'Signed out' })
   @ApiErrors(401)
   async logout(@CurrentUser() caller: AuthUser) {
     await this.auth.logout(caller);
@@ -76,7 +76,7 @@ export class AuthController {
   @Post('change-password')
   @HttpCode(200)
   @ApiOperation({ summary: 'Change the password', description: 'Keeps this login and ends the others.' })
-  @ApiEnvelope(UserResponseDto, { description: 'Changed; data is null', message: 'Password changed', nullable: true })
+  @ApiEnvelope(null, { description: 'Changed; data is null', message: 'Password changed' })
   @ApiErrors(400, 401)
   async changePassword(@CurrentUser() caller: AuthUser, @Body() dto: ChangePasswordDto) {
     await this.auth.changePassword(caller, dto);

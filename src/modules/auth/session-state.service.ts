@@ -25,7 +25,7 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
     private readonly redis: RedisService,
   ) {}
 
-  async onModuleInit(): Promise<void> {
+  onModuleInit(): void {
     const subscriber = this.redis.subscriber();
     if (!subscriber) return;
     subscriber.on('ready', () => {
@@ -38,7 +38,6 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
     });
     subscriber.on('end', () => (this.subscribed = false));
     subscriber.on('error', () => (this.subscribed = false));
-    await Promise.resolve();
   }
 
   onApplicationShutdown(): void {
