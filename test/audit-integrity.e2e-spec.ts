@@ -48,7 +48,7 @@ describe('the audit trail’s integrity', () => {
     const res = await verify();
     expect(res.status).toBe(200);
     expect(res.body.data).toEqual({ valid: true, checked: expect.any(Number), firstInvalidId: null });
-    expect(res.body.data.checked).toBeGreaterThanOrEqual(rows.length);
+    expect(res.body.data.checked).toBe(rows.length);
   });
 
   it('names the first entry altered behind the application’s back, and the first one after a removed entry', async () => {

@@ -16,6 +16,11 @@ describe('GET /audit-logs', () => {
     subject = await createUser({ name: 'Subject' });
     await http(`/api/v1/users/${subject.id}`, { method: 'PATCH', token: admin.accessToken, body: { name: 'Renamed' } });
     await http('/api/v1/auth/login', { method: 'POST', body: { email: subject.email, password: 'wrong password!' } });
+    // An unknown email: a LOGIN_FAILED entry whose user_id is null.
+    await http('/api/v1/auth/login', {
+      method: 'POST',
+      body: { email: `nobody-${Date.now()}@example.com`, password: 'x' },
+    });
   });
 
   it('is for ADMINs only', async () => {
@@ -97,11 +102,20 @@ describe('GET /audit-logs', () => {
         expect(res.status).toBe(200);
       }
     }
-    const byUser = (await list('sort_by=user_id&sort_order=ASC&limit=100&action=LOGIN_FAILED')).body.data as {
-      user_id: number | null;
-    }[];
-    const firstNull = byUser.findIndex((entry) => entry.user_id === null);
-    if (firstNull >= 0) expect(byUser.slice(firstNull).every((entry) => entry.user_id === null)).toBe(true);
+    for (const order of ['ASC', 'DESC']) {
+      // Every failed sign-in, page by page: the entries with a user come first, the nulls all at the end.
+      const userIds: (number | null)[] = [];
+      let cursor: string | null = null;
+      do {
+        const query: string = `sort_by=user_id&sort_order=${order}&limit=100&action=LOGIN_FAILED${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`;
+        const page = await list(query);
+        userIds.push(...page.body.data.map((entry: { user_id: number | null }) => entry.user_id));
+        cursor = page.body.meta.nextCursor;
+      } while (cursor);
+      const firstNull = userIds.indexOf(null);
+      expect(firstNull).toBeGreaterThan(0);
+      expect(userIds.slice(firstNull).every((userId) => userId === null)).toBe(true);
+    }
     const entityIds = (await list('sort_by=entity_id&sort_order=asc&entity_type=User&limit=100')).body.data.map(
       (entry: { entity_id: string }) => entry.entity_id,
     );

@@ -66,14 +66,12 @@ describe('POST /auth/register', () => {
     [{ email: 'a@example.com', password: 'correct horse battery', name: 'x'.repeat(101) }, ['name']],
     [{ email: 'a@example.com', password: 'correct horse battery', name: 'A', role: 'ADMIN' }, ['role']],
   ])('refuses %j with 400 naming %j, and stores nothing', async (body, fields) => {
-    const before = await sql('SELECT count(*)::int AS n FROM users');
     const res = await http('/api/v1/auth/register', { method: 'POST', body });
     expect(res.status).toBe(400);
     expect([...new Set(res.body.error.details.map((detail: { field: string }) => detail.field))].sort()).toEqual(
       [...fields].sort(),
     );
     expect(await sql('SELECT count(*)::int AS n FROM users WHERE email = $1', ['a@example.com'])).toEqual([{ n: 0 }]);
-    expect((await sql('SELECT count(*)::int AS n FROM users'))[0].n).toBeGreaterThanOrEqual(before[0].n);
   });
 
   it('counts length in characters: 8 emoji are a valid password', async () => {
