@@ -27,10 +27,24 @@ export class AppCache implements OnApplicationShutdown {
         throwOnConnectError: false,
         connectionTimeout: CACHE_CALL_TIMEOUT_MS,
       });
-      this.cache = createCache({ stores: [new Keyv({ store, namespace: 'logbook' })] });
+      // Plain JSON: values are strings or flat objects of strings, which need none of Keyv's default
+      // serializer's handling of Buffers (its reviver visits every value of every entry read).
+      this.cache = createCache({
+        stores: [new Keyv({ store, namespace: 'logbook', serialize: JSON.stringify, deserialize: JSON.parse })],
+      });
     } else {
       this.backend = 'memory';
-      this.cache = createCache({ stores: [new Keyv({ store: new CacheableMemory({ lruSize: 10_000 }) })] });
+      // In memory the values are kept as they are, neither serialized nor cloned: callers store immutable values
+      // (strings, objects of strings) and never change what they read.
+      this.cache = createCache({
+        stores: [
+          new Keyv({
+            store: new CacheableMemory({ lruSize: 10_000, useClone: false }),
+            serialize: undefined,
+            deserialize: undefined,
+          }),
+        ],
+      });
     }
   }
 

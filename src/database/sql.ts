@@ -29,6 +29,19 @@ export async function preparedQuery<T extends object>(
 ): Promise<T[]> {
   const connection = (manager.queryRunner as { databaseConnection?: PoolClient } | undefined)?.databaseConnection;
   const target = connection ?? (manager.connection.driver as unknown as { master: Pool }).master;
-  const name = `q_${createHash('sha1').update(text).digest('base64url').slice(0, 24)}`;
-  return (await target.query<T>({ name, text, values })).rows;
+  return (await target.query<T>({ name: statementName(text), text, values })).rows;
+}
+
+/** Statement names by SQL text, remembered so the hot path does not hash the same text on every call. */
+const names = new Map<string, string>();
+const MAX_NAMES = 10_000;
+
+function statementName(text: string): string {
+  let name = names.get(text);
+  if (name === undefined) {
+    name = `q_${createHash('sha1').update(text).digest('base64url').slice(0, 24)}`;
+    if (names.size >= MAX_NAMES) names.clear();
+    names.set(text, name);
+  }
+  return name;
 }

@@ -11,6 +11,15 @@ export interface PageMeta {
 }
 
 /**
+ * A list page already serialized: the JSON text of its `data` and of its `meta`. The envelope interceptor splices
+ * them into the response as they are, so a page read from the cache is neither parsed nor serialized again.
+ */
+export interface SerializedPage {
+  data: string;
+  meta: string;
+}
+
+/**
  * What a handler returns when the envelope needs more than `data`: a message other than "Success", or list `meta`.
  * A handler that returns anything else gets `{ success: true, message: "Success", data: <it> }`.
  */
@@ -23,6 +32,7 @@ export class ApiResult<T> {
     readonly message: MessageKey,
     readonly params: Record<string, string | number>,
     readonly meta?: PageMeta,
+    readonly serialized?: SerializedPage,
   ) {}
 
   withHeaders(headers: Record<string, string>): this {
@@ -36,5 +46,10 @@ export class ApiResult<T> {
 
   static page<T>(items: T[], meta: PageMeta): ApiResult<T[]> {
     return new ApiResult(items, 'success', {}, meta);
+  }
+
+  /** A page given as JSON text (`data` is then not set: the text is the page). */
+  static serializedPage<T>(page: SerializedPage): ApiResult<T[]> {
+    return new ApiResult(undefined as unknown as T[], 'success', {}, undefined, page);
   }
 }

@@ -32,9 +32,15 @@ export class EnvelopeInterceptor implements NestInterceptor {
     const language = RequestContextStore.current()?.language ?? pickLanguage(request.headers['accept-language']);
     const reply = context.switchToHttp().getResponse<FastifyReply>();
     return next.handle().pipe(
-      map((result: unknown): SuccessEnvelope<unknown> => {
+      map((result: unknown): SuccessEnvelope<unknown> | string => {
         if (result instanceof ApiResult) {
           void reply.headers(result.headers);
+          if (result.serialized) {
+            // The same bytes JSON.stringify would write for the envelope below, built around the page's own text.
+            void reply.type('application/json; charset=utf-8');
+            const message = JSON.stringify(translate(result.message, language, result.params));
+            return `{"success":true,"message":${message},"data":${result.serialized.data},"meta":${result.serialized.meta}}`;
+          }
           const envelope: SuccessEnvelope<unknown> = {
             success: true,
             message: translate(result.message, language, result.params),

@@ -1,17 +1,12 @@
 import { Injectable } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { AuthUser } from '../../common/auth/auth-user';
-import { PageMeta } from '../../common/http/api-result';
+import { SerializedPage } from '../../common/http/api-result';
 import { AppCache } from '../../cache/app-cache.service';
 import { Settings } from '../../config/settings';
-import { ActivityResponseDto } from './dto/activity-response.dto';
 
-export interface CachedList {
-  items: ActivityResponseDto[];
-  meta: PageMeta;
-}
-
-interface Entry extends CachedList {
+/** A page is kept as the JSON text it is sent as: a hit is neither parsed into objects nor serialized again. */
+interface Entry extends SerializedPage {
   generation: string;
 }
 
@@ -36,7 +31,11 @@ export class ActivityListCache {
    * (read before the database, so that a write in between makes that entry stale at once). `fresh`: the client
    * asked not to be answered from the cache, so the entry is not even fetched.
    */
-  async lookup(caller: AuthUser, query: object, fresh: boolean): Promise<{ list?: CachedList; generation?: string }> {
+  async lookup(
+    caller: AuthUser,
+    query: object,
+    fresh: boolean,
+  ): Promise<{ page?: SerializedPage; generation?: string }> {
     const key = generationKey(this.scopeOf(caller));
     const [entry, generation] = await Promise.all([
       fresh ? undefined : this.cache.get<Entry>(this.entryKey(caller, query)),
@@ -47,15 +46,15 @@ export class ActivityListCache {
       await this.cache.set(key, fresh, GENERATION_TTL_MS);
       return { generation: fresh };
     }
-    if (entry && entry.generation === generation) return { list: { items: entry.items, meta: entry.meta }, generation };
+    if (entry && entry.generation === generation) return { page: { data: entry.data, meta: entry.meta }, generation };
     return { generation };
   }
 
-  async store(caller: AuthUser, query: object, generation: string | undefined, list: CachedList): Promise<void> {
+  async store(caller: AuthUser, query: object, generation: string | undefined, page: SerializedPage): Promise<void> {
     if (!generation) return;
     await this.cache.set<Entry>(
       this.entryKey(caller, query),
-      { ...list, generation },
+      { data: page.data, meta: page.meta, generation },
       this.settings.cacheTtlSeconds * 1000,
     );
   }

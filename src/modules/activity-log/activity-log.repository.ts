@@ -119,8 +119,10 @@ export class ActivityLogRepository {
   }
 
   /**
-   * A page; one row more than `paging.limit` when more follow. Total only in offset mode, counted alongside.
-   * This is the hottest read: plain SQL as named prepared statements (planned once per connection), no query builder.
+   * A page; one row more than `paging.limit` when more follow. Total only in offset mode.
+   * This is the hottest read: plain SQL as named prepared statements (planned once per connection), no query
+   * builder, and one round trip: in offset mode the total is an uncorrelated scalar subquery, which PostgreSQL runs
+   * once (an InitPlan) and repeats on every row.
    */
   async list(
     filters: ActivityFilters,
@@ -129,9 +131,7 @@ export class ActivityLogRepository {
   ): Promise<{ rows: ActivityLog[]; total: number | null }> {
     const where = new SqlWhere();
     this.addFilters(where, filters);
-    const count = paging.after
-      ? undefined
-      : this.prepared<{ n: string }>(`SELECT count(*) AS n FROM activities a ${where.sql}`, where.values);
+    const count = `SELECT count(*) FROM activities a ${where.sql}`;
     const column = `a.${ACTIVITY_SORT_COLUMNS[order.field]}`;
     const cmp = order.direction === 'ASC' ? '>' : '<';
     if (paging.after) {
@@ -142,12 +142,18 @@ export class ActivityLogRepository {
       where.add(`(${column}, a.id) ${cmp} ($?, $?)`, value, paging.after.id);
     }
     const offset = paging.after ? 0 : ((paging.page ?? 1) - 1) * paging.limit;
-    const page = this.prepared<Record<string, unknown>>(
-      `SELECT a.* FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction} LIMIT $${where.values.length + 1} OFFSET $${where.values.length + 2}`,
+    const total = paging.after ? '' : `(${count}) AS total_count, `;
+    const raw = await this.prepared<Record<string, unknown>>(
+      `SELECT ${total}a.* FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction} LIMIT $${where.values.length + 1} OFFSET $${where.values.length + 2}`,
       [...where.values, paging.limit + 1, offset],
     );
-    const [rows, counted] = await Promise.all([page, count]);
-    return { rows: rows.map((raw) => this.fromRaw(raw)), total: counted ? Number(counted[0].n) : null };
+    const rows = raw.map((row) => this.fromRaw(row));
+    if (paging.after) return { rows, total: null };
+    if (raw.length) return { rows, total: Number(raw[0].total_count) };
+    // No row to carry the total: none match at all, or the page is past the end (count them then).
+    if (offset === 0) return { rows, total: 0 };
+    const [{ count: counted }] = await this.prepared<{ count: string }>(count, where.values);
+    return { rows, total: Number(counted) };
   }
 
   private prepared<T extends object>(text: string, values: unknown[]): Promise<T[]> {

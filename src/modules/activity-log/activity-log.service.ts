@@ -88,15 +88,17 @@ export class ActivityLogService {
     const paging = pagingFrom(query, this.cursors, scope);
     const cacheKey = { filters, order, paging };
     const cached = await this.cache.lookup(caller, cacheKey, RequestContextStore.current()?.noCache ?? false);
-    if (cached.list) return ApiResult.page(cached.list.items, cached.list.meta).withHeaders({ 'X-Cache': 'HIT' });
+    if (cached.page)
+      return ApiResult.serializedPage<ActivityResponseDto>(cached.page).withHeaders({ 'X-Cache': 'HIT' });
     const { rows, total } = await this.activities.list(filters, order, paging);
     const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (row) => ({
       value: sortValue(row, order),
       id: row.id,
     }));
-    const list = { items: items.map(toActivityResponse), meta };
-    await this.cache.store(caller, cacheKey, cached.generation, list);
-    return ApiResult.page(list.items, list.meta).withHeaders({ 'X-Cache': 'MISS' });
+    // Serialized once: the same text is cached and sent.
+    const page = { data: JSON.stringify(items.map(toActivityResponse)), meta: JSON.stringify(meta) };
+    await this.cache.store(caller, cacheKey, cached.generation, page);
+    return ApiResult.serializedPage<ActivityResponseDto>(page).withHeaders({ 'X-Cache': 'MISS' });
   }
 
   async get(caller: AuthUser, id: number): Promise<ActivityResponseDto> {
