@@ -71,6 +71,8 @@ export class AppCache implements OnApplicationShutdown {
   }
 
   private async guard<T>(operation: Promise<T>, name: string): Promise<T | undefined> {
+    // Memory answers at once and does not fail: no timer to race it against.
+    if (this.backend === 'memory') return operation;
     if (this.redis.enabled && !this.redis.ready) {
       operation.catch(() => undefined);
       return undefined;
