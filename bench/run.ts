@@ -4,10 +4,12 @@
  *
  *   npm run bench -- --activities 1000000 --users 1000 --duration 10 --connections 50
  *
- * `--reuse` keeps the data set of an earlier run when it has the same size (for profiling: no reload).
+ * `--reuse` keeps the data set of an earlier run when it has the same size (no reload). `--only post,cached` runs
+ * some scenarios (post, first, filtered, deep, cached, batch, export). `--profile DIR` runs Logbook under
+ * `node --cpu-prof` and prints where its CPU time went (bench/profile-summary.js).
  */
 import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -17,6 +19,7 @@ import { createLogger } from '../src/common/logging/logger';
 import { loadSettings } from '../src/config/settings';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { migrateDatabase } from '../src/database/database-server';
+import { summarizeProfile } from './profile-summary';
 
 const ROOT = join(__dirname, '..');
 const SECRET = 'logbook-bench-secret-0123456789-abcdefghijklmnop';
@@ -29,8 +32,16 @@ const { values: flags } = parseArgs({
     duration: { type: 'string', default: '10' },
     connections: { type: 'string', default: '50' },
     reuse: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    profile: { type: 'string' },
   },
 });
+const SCENARIOS = ['post', 'first', 'filtered', 'deep', 'cached', 'batch', 'export'] as const;
+const selected = new Set(flags.only ? flags.only.split(',') : SCENARIOS);
+for (const name of selected) {
+  if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name}`);
+}
+const runs = (scenario: (typeof SCENARIOS)[number]) => selected.has(scenario);
 const ACTIVITIES = Number(flags.activities);
 const USERS = Number(flags.users);
 const DURATION = Number(flags.duration);
@@ -90,7 +101,8 @@ async function main(): Promise<void> {
     monitor = new Client({ connectionString: url });
     await monitor.connect();
 
-    const logbook = await startServer('logbook', [join(ROOT, 'dist', 'src', 'main.js')], url, 4101);
+    const profiling = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [];
+    const logbook = await startServer('logbook', [...profiling, join(ROOT, 'dist', 'src', 'main.js')], url, 4101);
     const reference = await startServer('reference', [join(ROOT, 'bench', 'reference.js')], url, 4102);
     children.push(logbook.child, reference.child);
 
@@ -102,59 +114,73 @@ async function main(): Promise<void> {
     const idleMb = rssMb(logbook.child.pid!);
 
     const rows: Row[] = [];
-    const post = { method: 'POST' as const, body: JSON.stringify({ action: 'BENCH_POST', metadata: { i: 1 } }) };
-    rows.push(
-      await compare('POST /activities', logbook.url, reference.url, '/api/v1/activities', '/activities', writer, post),
-    );
-    const first = await compare(
-      'GET /activities, first page (uncached)',
-      logbook.url,
-      reference.url,
-      '/api/v1/activities?limit=20',
-      '/activities?limit=20',
-      participant,
-      {},
-      true,
-    );
-    rows.push(first);
-    const window = `start=${daysAgo(180)}&end=${daysAgo(90)}`;
-    rows.push(
-      await compare(
-        'GET filtered (action + 90-day window, uncached)',
+    if (runs('post')) {
+      const body = JSON.stringify({ action: 'BENCH_POST', metadata: { i: 1 } });
+      rows.push(
+        await compare('POST /activities', logbook.url, reference.url, '/api/v1/activities', '/activities', writer, {
+          method: 'POST',
+          body,
+        }),
+      );
+    }
+    let first: Row | undefined;
+    if (runs('first') || runs('cached')) {
+      first = await compare(
+        'GET /activities, first page (uncached)',
         logbook.url,
         reference.url,
-        `/api/v1/activities?action=VIEW_COURSE&${window}`,
-        `/activities?action=VIEW_COURSE&${window}`,
+        '/api/v1/activities?limit=20',
+        '/activities?limit=20',
         participant,
         {},
         true,
-      ),
-    );
-    const deep = await deepCursor(logbook.url, admin);
-    const adminFirst = await measure(`${logbook.url}/api/v1/activities?limit=20`, admin, {}, true);
-    const deepRow = await compare(
-      `GET by cursor past row ${deep.position.toLocaleString('en')} (ADMIN, all users)`,
-      logbook.url,
-      reference.url,
-      `/api/v1/activities?limit=20&cursor=${encodeURIComponent(deep.cursor)}`,
-      `/activities?all=1&limit=20&afterTimestamp=${encodeURIComponent(deep.timestamp)}&afterId=${deep.id}`,
-      admin,
-      {},
-      true,
-    );
-    deepRow.note = `p99 ${deepRow.logbook.p99} ms vs first page p99 ${adminFirst.p99} ms: ${(deepRow.logbook.p99 / adminFirst.p99).toFixed(2)}x`;
-    rows.push(deepRow);
-    const cached = await measure(`${logbook.url}/api/v1/activities?limit=20`, participant, {});
-    rows.push({
-      scenario: 'GET /activities served from the cache',
-      logbook: cached,
-      reference: first.reference,
-      ratio: cached.rps / first.reference!.rps,
-      note: 'against the reference’s uncached GET',
-    });
+      );
+      rows.push(first);
+    }
+    if (runs('filtered')) {
+      const window = `start=${daysAgo(180)}&end=${daysAgo(90)}`;
+      rows.push(
+        await compare(
+          'GET filtered (action + 90-day window, uncached)',
+          logbook.url,
+          reference.url,
+          `/api/v1/activities?action=VIEW_COURSE&${window}`,
+          `/activities?action=VIEW_COURSE&${window}`,
+          participant,
+          {},
+          true,
+        ),
+      );
+    }
+    if (runs('deep')) {
+      const deep = await deepCursor(logbook.url, admin);
+      const adminFirst = await measure(`${logbook.url}/api/v1/activities?limit=20`, admin, {}, true);
+      const deepRow = await compare(
+        `GET by cursor past row ${deep.position.toLocaleString('en')} (ADMIN, all users)`,
+        logbook.url,
+        reference.url,
+        `/api/v1/activities?limit=20&cursor=${encodeURIComponent(deep.cursor)}`,
+        `/activities?all=1&limit=20&afterTimestamp=${encodeURIComponent(deep.timestamp)}&afterId=${deep.id}`,
+        admin,
+        {},
+        true,
+      );
+      deepRow.note = `p99 ${deepRow.logbook.p99} ms vs ADMIN first page p99 ${adminFirst.p99} ms (${adminFirst.rps.toLocaleString('en')} req/s): ${(deepRow.logbook.p99 / adminFirst.p99).toFixed(2)}x`;
+      rows.push(deepRow);
+    }
+    if (runs('cached') && first) {
+      const cached = await measure(`${logbook.url}/api/v1/activities?limit=20`, participant, {});
+      rows.push({
+        scenario: 'GET /activities served from the cache',
+        logbook: cached,
+        reference: first.reference,
+        ratio: cached.rps / first.reference!.rps,
+        note: 'against the reference’s uncached GET',
+      });
+    }
 
-    const batch = await batchIngestion(logbook.url, writer);
-    const exported = await exportAll(logbook.url, admin, logbook.child.pid!);
+    const batch = runs('batch') ? await batchIngestion(logbook.url, writer) : undefined;
+    const exported = runs('export') ? await exportAll(logbook.url, admin, logbook.child.pid!) : undefined;
 
     const report = renderReport(rows, { loadRate, batch, exported, idleMb });
     process.stdout.write(`\n${report}\n`);
@@ -162,14 +188,29 @@ async function main(): Promise<void> {
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     writeFileSync(
       join(ROOT, 'bench', 'results', `${stamp}.json`),
-      JSON.stringify({ rows, loadRate, batch, exported, idleMb }, null, 2),
+      JSON.stringify({ flags, rows, loadRate, batch, exported, idleMb }, null, 2),
     );
-    writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), `${report}\n`);
+    // Only a whole, unprofiled run is the latest table.
+    if (!flags.only && !flags.profile) writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), `${report}\n`);
   } finally {
     await monitor?.end().catch(() => undefined);
-    for (const child of children) child.kill('SIGTERM');
-    await new Promise((resolve) => setTimeout(resolve, 1500));
+    await Promise.all(children.map(stop));
     await embedded?.stop();
+  }
+  if (flags.profile) summarizeProfiles(flags.profile);
+}
+
+/** SIGTERM, then the exit (a profiled process writes its profile as it exits). */
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  return Promise.race([exited, new Promise<void>((resolve) => setTimeout(resolve, 15_000))]);
+}
+
+function summarizeProfiles(dir: string): void {
+  for (const file of readdirSync(dir).filter((name) => name.endsWith('.cpuprofile'))) {
+    process.stdout.write(`\n${file}\n${summarizeProfile(join(dir, file), 30)}\n`);
   }
 }
 
@@ -421,18 +462,53 @@ function daysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 }
 
+/** Issue 6's targets, each with the figure it is judged by. */
+function targets(
+  rows: Row[],
+  extra: {
+    batch?: { activitiesPerSecond: number };
+    exported?: { rows: number; seconds: number; peakMb: number };
+    idleMb: number;
+  },
+): (readonly [string, string, boolean | undefined])[] {
+  const ratio = (prefix: string) => rows.find((row) => row.scenario.startsWith(prefix))?.ratio;
+  const judged = (value: number | undefined, ok: (v: number) => boolean, shown = value?.toFixed(2)) =>
+    [value === undefined ? 'not run' : shown!, value === undefined ? undefined : ok(value)] as const;
+  const deep = rows.find((row) => row.scenario.startsWith('GET by cursor'));
+  const deepFactor = deep?.note ? Number(/: ([\d.]+)x$/.exec(deep.note)?.[1]) : undefined;
+  const batch = extra.batch?.activitiesPerSecond;
+  const exportSeconds = extra.exported ? (extra.exported.seconds * 1_000_000) / extra.exported.rows : undefined;
+  return [
+    ['POST /activities >= 0.8 of the reference', ...judged(ratio('POST'), (v) => v >= 0.8)],
+    ['uncached GET list (first page) >= 0.8', ...judged(ratio('GET /activities, first'), (v) => v >= 0.8)],
+    ['uncached GET list (filtered) >= 0.8', ...judged(ratio('GET filtered'), (v) => v >= 0.8)],
+    ['cached GET >= 1.5 of the reference’s uncached GET', ...judged(ratio('GET /activities served'), (v) => v >= 1.5)],
+    ['cursor page past row 900,000: p99 <= 2x the first page’s', ...judged(deepFactor, (v) => v <= 2)],
+    ['batch ingestion >= 50,000 activities/s', ...judged(batch, (v) => v >= 50_000, batch?.toLocaleString('en'))],
+    [
+      'export as CSV: <= 15 s per 1M rows, peak RSS <= 300 MB',
+      ...judged(
+        exportSeconds,
+        (v) => v <= 15 && extra.exported!.peakMb <= 300,
+        `${exportSeconds?.toFixed(1)} s per 1M rows, ${extra.exported?.peakMb} MB`,
+      ),
+    ],
+    ['idle memory <= 150 MB', `${Math.round(extra.idleMb)} MB`, extra.idleMb <= 150],
+  ];
+}
+
 function renderReport(
   rows: Row[],
   extra: {
     loadRate?: number;
-    batch: { activitiesPerSecond: number };
-    exported: { rows: number; seconds: number; peakMb: number; mb: number };
+    batch?: { activitiesPerSecond: number };
+    exported?: { rows: number; seconds: number; peakMb: number; mb: number };
     idleMb: number;
   },
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
   const lines = [
-    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, ${new Date().toISOString().slice(0, 10)}`,
+    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, cache: ${process.env.REDIS_URL ? 'Redis' : 'memory'}, ${new Date().toISOString().slice(0, 10)}`,
     '',
     '| scenario | Logbook req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio | note |',
     '|---|---|---|---|---|---|---|---|---|',
@@ -443,10 +519,24 @@ function renderReport(
     '',
     '| measure | value |',
     '|---|---|',
-    `| batch ingestion (POST /activities/batch, 1000 items, 4 connections) | ${extra.batch.activitiesPerSecond.toLocaleString('en')} activities/s |`,
-    `| export of all rows as CSV | ${extra.exported.rows.toLocaleString('en')} rows, ${extra.exported.mb} MB in ${extra.exported.seconds.toFixed(1)} s, peak RSS ${extra.exported.peakMb} MB |`,
+    ...(extra.batch
+      ? [
+          `| batch ingestion (POST /activities/batch, 1000 items, 4 connections) | ${extra.batch.activitiesPerSecond.toLocaleString('en')} activities/s |`,
+        ]
+      : []),
+    ...(extra.exported
+      ? [
+          `| export of all rows as CSV | ${extra.exported.rows.toLocaleString('en')} rows, ${extra.exported.mb} MB in ${extra.exported.seconds.toFixed(1)} s, peak RSS ${extra.exported.peakMb} MB |`,
+        ]
+      : []),
     `| idle memory of the app (RSS after start and warm-up) | ${Math.round(extra.idleMb)} MB |`,
     `| data set load (INSERT ... SELECT in PostgreSQL) | ${extra.loadRate === undefined ? 'reused from an earlier run' : `${Math.round(extra.loadRate).toLocaleString('en')} rows/s`} |`,
+    '',
+    '| target (issue 6) | measured | met |',
+    '|---|---|---|',
+    ...targets(rows, extra).map(
+      ([target, measured, met]) => `| ${target} | ${measured} | ${met === undefined ? '-' : met ? 'yes' : 'no'} |`,
+    ),
   ];
   return lines.join('\n');
 }
