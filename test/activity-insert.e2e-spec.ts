@@ -44,7 +44,7 @@ const KEYS = [
   '\uFFFD',
   'a b',
 ];
-const NUMBERS = [0, -0, 1.5, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, 123456789012345680000, -42];
+const NUMBERS = [0, -0, 1.5, 1e21, 1e-7, 5e-324, 1.7976931348623157e308, 123456789012345680000, -42, Infinity, NaN];
 
 function jsonValue(r: ReturnType<typeof random>, depth = 0): unknown {
   switch (depth > 3 ? r.int(0, 2) : r.int(0, 5)) {

@@ -77,7 +77,8 @@ class Unsupported extends Error {}
 
 /**
  * Compiles and runs the checkers. Built for the pipe's validator options: `whitelist` with `forbidNonWhitelisted`,
- * no groups and no skipping of missing properties (other options make `compile` refuse, so nothing is fast-pathed).
+ * no groups, no `forbidUnknownValues` and no skipping of missing properties (with other options nothing compiles, so
+ * nothing is fast-pathed).
  */
 export class PrecompiledValidator {
   private readonly checkers = new Map<DtoClass, Checker | null>();
@@ -87,6 +88,7 @@ export class PrecompiledValidator {
     this.supported =
       options.whitelist === true &&
       options.forbidNonWhitelisted === true &&
+      options.forbidUnknownValues !== true && // Nest's default is false
       !options.groups?.length &&
       !options.always &&
       !options.strictGroups &&
