@@ -8,6 +8,31 @@ export function likePattern(text: string): string {
 }
 
 /**
+ * A PostgreSQL array literal (`{"a","b\"c",NULL}`) for a text-format array parameter: what pg would build from
+ * the JavaScript array, in one pass, escaping only the elements that need it (pg runs two replacements on every
+ * element, which showed in the profile of 1000-row inserts). Dates are written as ISO 8601 in UTC; other values must
+ * be strings or numbers.
+ */
+export function arrayLiteral(values: readonly (string | number | Date | null | undefined)[]): string {
+  let literal = '{';
+  for (let index = 0; index < values.length; index++) {
+    if (index > 0) literal += ',';
+    const value = values[index];
+    if (value === null || value === undefined) {
+      literal += 'NULL';
+      continue;
+    }
+    const text = typeof value === 'string' ? value : value instanceof Date ? value.toISOString() : String(value);
+    literal += NEEDS_ESCAPE.test(text) ? `"${text.replace(BACKSLASHES, '\\\\').replace(QUOTES, '\\"')}"` : `"${text}"`;
+  }
+  return `${literal}}`;
+}
+
+const NEEDS_ESCAPE = /["\\]/;
+const BACKSLASHES = /\\/g;
+const QUOTES = /"/g;
+
+/**
  * The rows a raw UPDATE/DELETE ... RETURNING gave back: TypeORM answers those as `[rows, affectedCount]`,
  * a SELECT or INSERT as the rows themselves.
  */

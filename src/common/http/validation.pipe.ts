@@ -1,7 +1,10 @@
 import { ArgumentMetadata, HttpStatus, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppException, FieldError } from './app.exception';
+import { DtoClass, PrecompiledValidator } from './precompiled-validation';
 
 const PRIMITIVES: unknown[] = [String, Number, Boolean, Array, Object];
+/** Unknown fields are errors. */
+const VALIDATOR_OPTIONS = { whitelist: true, forbidNonWhitelisted: true };
 
 /**
  * The global validation pipe: unknown fields are rejected, values are transformed to the DTO's types, and every
@@ -9,10 +12,12 @@ const PRIMITIVES: unknown[] = [String, Number, Boolean, Array, Object];
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
+  /** Bodies of @PrecompiledValidation() DTOs that it is sure about skip the generic path (same result, faster). */
+  private readonly precompiled = new PrecompiledValidator(VALIDATOR_OPTIONS);
+
   constructor() {
     super({
-      whitelist: true,
-      forbidNonWhitelisted: true,
+      ...VALIDATOR_OPTIONS,
       transform: true,
       validationError: { target: false, value: false },
       exceptionFactory: (errors: ValidationError[]) =>
@@ -29,6 +34,8 @@ export class AppValidationPipe extends ValidationPipe {
           { field: 'body', message: 'body must be a JSON object' },
         ]);
       }
+      const checked = this.precompiled.transform(metadata.metatype as DtoClass, value);
+      if (checked !== undefined) return checked;
     }
     return super.transform(value, metadata);
   }

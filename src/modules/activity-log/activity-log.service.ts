@@ -2,7 +2,7 @@ import { HttpStatus, Injectable, StreamableFile } from '@nestjs/common';
 import { pipeline } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { AuthUser } from '../../common/auth/auth-user';
-import { RequestContextStore } from '../../common/context/request-context';
+import { RequestContext, RequestContextStore } from '../../common/context/request-context';
 import { AppException } from '../../common/http/app.exception';
 import { ApiResult } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
@@ -41,7 +41,8 @@ export class ActivityLogService {
     batch: boolean,
     idempotencyKey?: string,
   ): Promise<ApiResult<unknown>> {
-    const rows = items.map((item) => this.toRow(caller, item));
+    const context = RequestContextStore.current();
+    const rows = items.map((item) => this.toRow(caller, item, context));
     const answer = (data: unknown) => {
       const result = ApiResult.of(data);
       if (!batch) result.withHeaders({ Location: `${API_ACTIVITIES}/${(data as ActivityResponseDto).id}` });
@@ -223,8 +224,7 @@ export class ActivityLogService {
     };
   }
 
-  private toRow(caller: AuthUser, item: CreateActivityDto): NewActivity {
-    const context = RequestContextStore.current();
+  private toRow(caller: AuthUser, item: CreateActivityDto, context: RequestContext | undefined): NewActivity {
     const actor = item.actor ?? {
       userId: String(caller.id),
       name: caller.name,

@@ -15,6 +15,7 @@ import {
   ValidateNested,
 } from 'class-validator';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
+import { PrecompiledValidation } from '../../../common/http/precompiled-validation';
 import { ISO_DATE_TIME } from '../../../common/pagination/time-window';
 import {
   ACTIVITY_STATUSES,
@@ -130,6 +131,8 @@ export class ContextDto {
   additionalInfo?: Record<string, unknown>;
 }
 
+/** Validated by the pipe's precompiled fast path (these bodies come by the thousand); see precompiled-validation.ts. */
+@PrecompiledValidation()
 export class CreateActivityDto {
   /** What was done, such as LOGIN, VIEW_COURSE or DOWNLOAD_FILE. Trimmed. */
   @ApiProperty({ minLength: 1, maxLength: 100, example: 'DOWNLOAD_FILE' })
@@ -183,6 +186,7 @@ export class CreateActivityDto {
   timestamp?: string;
 }
 
+@PrecompiledValidation()
 export class CreateActivityBatchDto {
   /** 1 to 1000 activities, stored together or not at all. */
   @ApiProperty({ type: [CreateActivityDto], minItems: 1, maxItems: 1000 })

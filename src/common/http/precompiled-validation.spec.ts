@@ -1,0 +1,516 @@
+import 'reflect-metadata';
+import { ArgumentMetadata, ValidationPipe } from '@nestjs/common';
+import { Expose, Type } from 'class-transformer';
+import { IsDefined, IsString, registerDecorator, ValidateNested } from 'class-validator';
+import { ROLES } from '../auth/auth-user';
+import { ACTIVITY_STATUSES, TARGET_MODELS, TARGET_TYPES } from '../../modules/activity-log/activity-log.entity';
+import {
+  ActorDto,
+  ContextDto,
+  CreateActivityBatchDto,
+  CreateActivityDto,
+  FUTURE_TOLERANCE_MS,
+  METADATA_MAX_BYTES,
+  TargetDto,
+} from '../../modules/activity-log/dto/create-activity.dto';
+import { AppException } from './app.exception';
+import { DtoClass, PrecompiledValidation, PrecompiledValidator } from './precompiled-validation';
+import { AppValidationPipe } from './validation.pipe';
+
+/*
+ * The fast path may only accept what class-transformer + class-validator accept, with an equal result (same
+ * classes, same own keys in the same order, same values). Inputs are generated from a fixed seed around every rule
+ * of the activity DTOs: lengths at and over their limits in code points, unicode, whitespace that trim() removes
+ * and some it does not, wrong types, nulls, unknown and prototype-named keys at every level, metadata at and over
+ * 16 KiB, timestamps at the 5-minute future limit, enum values in the wrong case.
+ */
+
+const NOW = Date.parse('2026-06-15T12:00:00.000Z');
+const OPTIONS = { whitelist: true, forbidNonWhitelisted: true };
+
+const pipe = new AppValidationPipe();
+const body = (metatype: DtoClass): ArgumentMetadata => ({ type: 'body', metatype: metatype as never, data: '' });
+/** The generic path alone: Nest's ValidationPipe.transform with the app pipe's options and error factory. */
+const fullPath = (value: unknown, metatype: DtoClass) =>
+  ValidationPipe.prototype.transform.call(pipe, value, body(metatype)) as Promise<unknown>;
+const settle = (promise: Promise<unknown>) =>
+  promise.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => {
+      if (!(error instanceof AppException)) throw error;
+      return { ok: false as const, details: error.details };
+    },
+  );
+
+/** The first difference between two values: prototypes, own keys and their order, primitive values. */
+function difference(a: unknown, b: unknown, path = '$'): string | undefined {
+  if (Object.is(a, b)) return undefined;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) {
+    return `${path}: ${String(a)} vs ${String(b)}`;
+  }
+  if (Object.getPrototypeOf(a) !== Object.getPrototypeOf(b)) return `${path}: prototypes differ`;
+  const aKeys = Reflect.ownKeys(a).map(String);
+  const bKeys = Reflect.ownKeys(b).map(String);
+  if (aKeys.join('\u0000') !== bKeys.join('\u0000')) return `${path}: keys [${aKeys.join()}] vs [${bKeys.join()}]`;
+  for (const key of aKeys) {
+    const found = difference((a as any)[key], (b as any)[key], `${path}.${key}`);
+    if (found) return found;
+  }
+  return undefined;
+}
+
+/** mulberry32: a small seeded generator, so that a failure names a reproducible case. */
+function random(seed: number) {
+  let state = seed >>> 0;
+  const next = () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
+  const pick = <T>(values: readonly T[]): T => values[int(0, values.length - 1)];
+  const chance = (p: number) => next() < p;
+  return { int, pick, chance };
+}
+type Random = ReturnType<typeof random>;
+
+const EMOJI = '\u{1F600}'; // one code point, two UTF-16 units
+const SELECTOR = '\uFE0F'; // a code point validator.js's isLength does not count
+const TRIMMED = [' ', '\t', '\n', '\r\n', '\u00A0', '\u2028', '\uFEFF', '\u3000'];
+const NOT_TRIMMED = ['\u200B', '\u180E'];
+const WRONG_TYPES: unknown[] = [0, 1.5, -1, true, false, [], ['a'], {}, { a: 1 }];
+/** Keys that class-transformer skips or the pipe strips, which must never slip through unnoticed. */
+const PROTOTYPE_KEYS = ['constructor', 'prototype', '__proto__', 'toString', 'hasOwnProperty', 'valueOf'];
+/** Stands for 1e400 (which JSON.parse reads as Infinity) until the text is written. */
+const HUGE = '\u0000huge\u0000';
+
+function text(r: Random, max: number): unknown {
+  if (r.chance(0.4)) return r.pick(['DOWNLOAD_FILE', 'John Doe', 'x', 'WEB_APP', 'Course Material.pdf', '4']);
+  switch (r.int(0, 14)) {
+    case 0:
+      return '';
+    case 1:
+      return r.pick(TRIMMED).repeat(r.int(1, 3));
+    case 2:
+      return 'a'.repeat(max);
+    case 3:
+      return 'a'.repeat(max + 1);
+    case 4:
+      return EMOJI.repeat(max);
+    case 5:
+      return EMOJI.repeat(max + 1);
+    case 6:
+      return 'a'.repeat(max) + SELECTOR.repeat(r.int(1, 3));
+    case 7:
+      return `${r.pick(TRIMMED)}${'b'.repeat(r.int(max - 1, max + 1))}${r.pick(TRIMMED)}`;
+    case 8:
+      return `${r.pick(TRIMMED)}${r.pick(['LOGIN', 'Größe', '日本語', 'e\u0301', 'a b'])}${r.pick(TRIMMED)}`;
+    case 9:
+      return `${r.pick(NOT_TRIMMED)}x${r.pick(NOT_TRIMMED)}`;
+    case 10:
+      return r.pick(['\uD800', 'x\uDC00', `${EMOJI}\uD83D`]);
+    case 11:
+      return 'e\u0301'.repeat(Math.ceil(max / 2) + r.int(-1, 1));
+    case 12:
+      return r.pick(WRONG_TYPES);
+    case 13:
+      return null;
+    default:
+      return `  ${'c'.repeat(max)}  `;
+  }
+}
+
+function email(r: Random): unknown {
+  if (r.chance(0.5)) return 'john@example.com';
+  const local60 = 'a'.repeat(60);
+  return r.pick<unknown>([
+    'john@example.com',
+    '  john@example.com  ',
+    '\tJohn.Doe+tag@Example.COM\n',
+    `${local60}@${'b'.repeat(35)}.com`, // 100 characters
+    `${local60}@${'b'.repeat(36)}.com`, // 101
+    ` ${local60}@${'b'.repeat(35)}.com `,
+    `${'a'.repeat(65)}@example.com`,
+    'josé@example.com',
+    'a@例え.jp',
+    '"a b"@example.com',
+    'a@[127.0.0.1]',
+    'a@localhost',
+    'no-at-sign',
+    'x@',
+    '',
+    ' ',
+    null,
+    5,
+    ['john@example.com'],
+  ]);
+}
+
+const variants = (values: readonly string[]) => [
+  ...values,
+  ...values,
+  ...values,
+  ...values.map((value) => value.toLowerCase()),
+  ...values.map((value) => ` ${value}`),
+  'COMPLETED',
+  '',
+  null,
+  1,
+];
+const STATUS_VALUES = variants(ACTIVITY_STATUSES);
+const ROLE_VALUES = variants(ROLES);
+const TARGET_TYPE_VALUES = variants(TARGET_TYPES);
+const TARGET_MODEL_VALUES = [...variants(TARGET_MODELS), 'FILE'];
+
+function json(r: Random, depth = 0): unknown {
+  if (depth > 3) return r.pick([1, 'x', null, true]);
+  switch (r.int(0, 9)) {
+    case 0:
+      return r.pick([0, -0, 1.5, 1e21, 5e-324, -7, HUGE]);
+    case 1:
+      return text(r, 5);
+    case 2:
+      return Array.from({ length: r.int(0, 3) }, () => json(r, depth + 1));
+    case 3:
+    case 4:
+    case 5: {
+      const object: Record<string, unknown> = {};
+      for (let index = r.int(0, 4); index > 0; index--) {
+        object[r.pick(['a', 'bb', 'fileSize', 'downloadTime', '10', '2', '', 'ключ', 'z z', EMOJI])] = json(
+          r,
+          depth + 1,
+        );
+      }
+      if (r.chance(0.1)) setKey(object, r.pick(PROTOTYPE_KEYS), 1);
+      return object;
+    }
+    default:
+      return r.pick([null, true, 'v', 42]);
+  }
+}
+
+/** An object whose compact JSON is `bytes` long (give or take `slack`), in ASCII or two-byte characters. */
+function sizedObject(r: Random, bytes: number): Record<string, unknown> {
+  const wide = r.chance(0.5);
+  const room = bytes - '{"s":""}'.length;
+  return { s: wide ? 'é'.repeat(Math.floor(room / 2)) + 'x'.repeat(room % 2) : 'x'.repeat(room) };
+}
+
+function jsonObject(r: Random): unknown {
+  switch (r.int(0, 12)) {
+    case 0:
+      return sizedObject(r, METADATA_MAX_BYTES);
+    case 1:
+      return sizedObject(r, METADATA_MAX_BYTES + 1);
+    case 2:
+      return { q: '"'.repeat((METADATA_MAX_BYTES - 8) / 2 + r.int(0, 1)) }; // each quote is two bytes of JSON
+    case 3:
+      return r.pick<unknown>([[], [1], 'text', 7, null, true]);
+    case 4: {
+      let deep: unknown = { leaf: 1 };
+      for (let level = r.int(60, 70); level > 0; level--) deep = { d: deep };
+      return deep;
+    }
+    default: {
+      const object = json(r);
+      return typeof object === 'object' && object !== null && !Array.isArray(object) ? object : { value: object };
+    }
+  }
+}
+
+function timestamp(r: Random): unknown {
+  const limit = NOW + FUTURE_TOLERANCE_MS;
+  return r.pick<unknown>([
+    new Date(limit).toISOString(),
+    new Date(limit + 1).toISOString(),
+    new Date(limit - 1).toISOString(),
+    '2026-06-15T14:05:00.000+02:00', // the limit, in another zone
+    '2026-06-15T14:05:00.001+02:00',
+    '2026-06-15T12:05:00Z',
+    '2026-06-15T12:05:01Z',
+    '2025-06-15T10:05:00Z',
+    '2025-06-15T10:05:00.123456789+02:00',
+    '2025-06-15T10:05+0200',
+    '2025-06-15T10:05:00',
+    '2025-06-15 10:05:00Z',
+    '2025-02-30T10:00:00Z',
+    ' 2025-06-15T10:05:00Z',
+    'yesterday',
+    '',
+    NOW,
+    null,
+  ]);
+}
+
+/** A valid text of at most `max` code points (after trimming, where `trimmed`), often at the limit. */
+function validText(r: Random, max: number, trimmed: boolean): string {
+  const pad = () => (trimmed ? r.pick(['', ...TRIMMED]) : '');
+  switch (r.int(0, 7)) {
+    case 0:
+      return pad() + 'a'.repeat(max) + pad();
+    case 1:
+      return EMOJI.repeat(max);
+    case 2:
+      return 'a'.repeat(max) + SELECTOR; // isLength does not count the selector
+    case 3:
+      return `${pad()}${r.pick(['Größe', '日本語', 'e\u0301', 'a b', `${r.pick(NOT_TRIMMED)}x`])}${pad()}`;
+    default:
+      return r.pick(['DOWNLOAD_FILE', 'John Doe', 'x', 'WEB_APP', 'Course Material.pdf', '4']);
+  }
+}
+
+function validTimestamp(r: Random): string {
+  return r.pick([
+    new Date(NOW + FUTURE_TOLERANCE_MS).toISOString(),
+    '2026-06-15T14:05:00.000+02:00',
+    '2026-06-15T12:05:00Z',
+    '2025-06-15T10:05:00.123456789+02:00',
+    '2025-06-15T10:05+0200',
+  ]);
+}
+
+/** A valid item using a random subset of the fields, mostly with values at their limits. */
+function validItem(r: Random): Record<string, unknown> {
+  const value: Record<string, unknown> = { action: validText(r, 100, true) };
+  if (r.chance(0.3)) value.status = r.pick(ACTIVITY_STATUSES);
+  if (r.chance(0.5)) value.metadata = r.chance(0.2) ? sizedObject(r, METADATA_MAX_BYTES) : { value: json(r) };
+  if (r.chance(0.4)) {
+    value.actor = {
+      ...(r.chance(0.5) ? { userId: validText(r, 100, false) } : {}),
+      name: validText(r, 100, true),
+      email: r.pick(['john@example.com', ' John.Doe+tag@Example.COM\n', `${'a'.repeat(60)}@${'b'.repeat(35)}.com`]),
+      ...(r.chance(0.5) ? { role: r.pick(ROLES) } : {}),
+    };
+  }
+  if (r.chance(0.4)) {
+    value.target = {
+      type: r.pick(TARGET_TYPES),
+      ...(r.chance(0.5) ? { id: validText(r, 100, false) } : {}),
+      ...(r.chance(0.5) ? { model: r.pick(TARGET_MODELS) } : {}),
+      ...(r.chance(0.5) ? { name: validText(r, 200, false) } : {}),
+    };
+  }
+  if (r.chance(0.4)) {
+    value.context = {
+      ...(r.chance(0.5) ? { description: validText(r, 500, false) } : {}),
+      ...(r.chance(0.5) ? { source: validText(r, 100, false) } : {}),
+      ...(r.chance(0.5) ? { additionalInfo: { value: json(r) } } : {}),
+    };
+  }
+  if (r.chance(0.3)) value.timestamp = validTimestamp(r);
+  return value;
+}
+
+function setKey(object: Record<string, unknown>, key: string, value: unknown): void {
+  // As JSON.parse does: an own data property, even for `__proto__`.
+  Object.defineProperty(object, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+const NESTED_FIELDS: Record<string, [string, (r: Random) => unknown][]> = {
+  actor: [
+    ['userId', (r) => text(r, 100)],
+    ['name', (r) => text(r, 100)],
+    ['email', email],
+    ['role', (r) => r.pick(ROLE_VALUES)],
+  ],
+  target: [
+    ['type', (r) => r.pick(TARGET_TYPE_VALUES)],
+    ['id', (r) => text(r, 100)],
+    ['model', (r) => r.pick(TARGET_MODEL_VALUES)],
+    ['name', (r) => text(r, 200)],
+  ],
+  context: [
+    ['description', (r) => text(r, 500)],
+    ['source', (r) => text(r, 100)],
+    ['additionalInfo', jsonObject],
+  ],
+};
+
+/** One change that may (or may not) make the item invalid. */
+function mutate(r: Random, value: Record<string, unknown>): void {
+  const nestedName = r.pick(['actor', 'target', 'context']);
+  switch (r.int(0, 9)) {
+    case 0:
+      value.action = r.chance(0.3) ? undefined : text(r, 100);
+      return;
+    case 1:
+      value.status = r.pick(STATUS_VALUES);
+      return;
+    case 2:
+      value.metadata = jsonObject(r);
+      return;
+    case 3:
+      value.timestamp = timestamp(r);
+      return;
+    case 4:
+      value[nestedName] = r.pick<unknown>([null, 'x', [{}], 3, {}]);
+      return;
+    case 5:
+    case 6: {
+      const nestedValue = (value[nestedName] ??= {}) as Record<string, unknown>;
+      if (typeof nestedValue !== 'object' || nestedValue === null) return;
+      const [field, make] = r.pick(NESTED_FIELDS[nestedName]);
+      setKey(nestedValue, field, r.chance(0.15) ? undefined : make(r));
+      return;
+    }
+    case 7: {
+      const nestedValue = value[nestedName];
+      if (typeof nestedValue === 'object' && nestedValue !== null) {
+        setKey(nestedValue as Record<string, unknown>, r.pick(['extra', 'id ', 'Type', ...PROTOTYPE_KEYS]), text(r, 5));
+      }
+      return;
+    }
+    default:
+      setKey(value, r.pick(['foo', 'id', 'user', 'ACTION', 'action ', ...PROTOTYPE_KEYS]), text(r, 10));
+  }
+}
+
+function item(r: Random): Record<string, unknown> {
+  const value = validItem(r);
+  for (let changes = r.pick([0, 0, 1, 1, 1, 2, 3]); changes > 0; changes--) mutate(r, value);
+  return value;
+}
+
+function batch(r: Random): Record<string, unknown> {
+  const shape = r.int(0, 39);
+  let items: unknown;
+  if (shape === 0) items = r.pick<unknown>([[], null, 'items', {}, [null], [1], [[]], [[{ action: 'x' }]]]);
+  else if (shape === 1) {
+    // The size limits, with (sometimes) one bad item somewhere.
+    items = Array.from({ length: r.pick([1000, 1001]) }, (_, index) => ({ action: `A${index}`, metadata: { index } }));
+    if (r.chance(0.5)) (items as unknown[])[r.int(0, 999)] = item(r);
+  } else items = Array.from({ length: r.int(1, 4) }, () => item(r));
+  const value: Record<string, unknown> = { items };
+  if (r.chance(0.1)) setKey(value, r.pick(['extra', 'item', ...PROTOTYPE_KEYS]), 1);
+  return value;
+}
+
+/** The value as it arrives: written as JSON text and parsed again (each path gets its own copy). */
+const wire = (value: unknown) => JSON.stringify(value).replaceAll(JSON.stringify(HUGE), '1e400');
+
+describe('PrecompiledValidator', () => {
+  const fast = new PrecompiledValidator(OPTIONS);
+
+  beforeAll(() => {
+    jest.spyOn(Date, 'now').mockReturnValue(NOW);
+  });
+  afterAll(() => jest.restoreAllMocks());
+
+  it('compiles the activity DTOs (else they would silently lose their fast path)', () => {
+    for (const dto of [CreateActivityBatchDto, CreateActivityDto, ActorDto, TargetDto, ContextDto]) {
+      expect([dto.name, fast.isCompiled(dto)]).toEqual([dto.name, true]);
+    }
+  });
+
+  it.each([
+    ['CreateActivityDto', CreateActivityDto, item, 5000],
+    ['CreateActivityBatchDto', CreateActivityBatchDto, batch, 1200],
+  ] as const)(
+    'accepts only what class-validator accepts, with an equal result: %s',
+    async (_, dto, make, cases) => {
+      const r = random(0x5eed + cases);
+      const tally = { fast: 0, fullOnly: 0, rejected: 0 };
+      for (let index = 0; index < cases; index++) {
+        const sent = wire(make(r));
+        const input = JSON.parse(sent) as unknown;
+        const accepted = fast.transform(dto, input);
+        const full = await settle(fullPath(JSON.parse(sent), dto));
+        const viaPipe = await settle(pipe.transform(JSON.parse(sent), body(dto)));
+        const context = `case ${index}: ${sent.slice(0, 300)}`;
+        expect([context, JSON.stringify(input)]).toEqual([context, JSON.stringify(JSON.parse(sent))]); // left untouched
+        if (accepted !== undefined) {
+          tally.fast++;
+          expect([context, full.ok]).toEqual([context, true]);
+          expect([context, difference(accepted, full.ok ? full.value : undefined)]).toEqual([context, undefined]);
+        } else if (full.ok) tally.fullOnly++;
+        else tally.rejected++;
+        // Through the app's pipe (fast path, else the full one): the same result, or the same error details.
+        expect([context, viaPipe.ok, full.ok]).toEqual([context, full.ok, viaPipe.ok]);
+        if (viaPipe.ok && full.ok)
+          expect([context, difference(viaPipe.value, full.value)]).toEqual([context, undefined]);
+        if (!viaPipe.ok && !full.ok) expect([context, viaPipe.details]).toEqual([context, full.details]);
+      }
+      // A generator that produced only rejections, or a fast path that declined everything, would prove nothing.
+      expect(tally.fast).toBeGreaterThan(cases * 0.1);
+      expect(tally.rejected).toBeGreaterThan(cases * 0.1);
+      expect(tally.fullOnly).toBeGreaterThan(0);
+    },
+    180_000,
+  );
+
+  it('takes the boundary values that are valid (the fast path is not merely cautious)', async () => {
+    const limit = new Date(NOW + FUTURE_TOLERANCE_MS).toISOString();
+    const valid: Record<string, unknown>[] = [
+      { action: EMOJI.repeat(100) },
+      { action: `\u00A0 ${'a'.repeat(100)}\u3000\n` },
+      { action: 'x', metadata: sizedObject(random(1), METADATA_MAX_BYTES) },
+      { action: 'x', timestamp: limit },
+      { action: 'x', status: null, metadata: null, actor: null, target: null, context: null, timestamp: null },
+      {
+        action: 'DOWNLOAD_FILE',
+        status: 'IN_PROGRESS',
+        metadata: { fileSize: '2.5MB', nested: { deep: [1, { a: null }] } },
+        actor: { userId: '4', name: '  John Doe ', email: ' john@example.com ', role: 'ADMIN' },
+        target: { type: 'FILE', id: '68ba5cdc', model: 'File', name: 'Course Material.pdf' },
+        context: { description: 'Downloaded', source: 'WEB_APP', additionalInfo: { a: [] } },
+        timestamp: '2025-06-15T10:05:00.123+02:00',
+      },
+    ];
+    for (const value of valid) {
+      const sent = wire(value);
+      const accepted = fast.transform(CreateActivityDto, JSON.parse(sent));
+      expect([sent.slice(0, 200), accepted === undefined]).toEqual([sent.slice(0, 200), false]);
+      const full = await fullPath(JSON.parse(sent), CreateActivityDto);
+      expect(difference(accepted, full)).toBeUndefined();
+    }
+  });
+
+  it('leaves unmarked classes, and classes with rules it does not model, to the full path', () => {
+    class Unmarked {
+      @IsString()
+      name: string;
+    }
+    @PrecompiledValidation()
+    class WithIsDefined {
+      @IsDefined()
+      name: string;
+    }
+    @PrecompiledValidation()
+    class WithExpose {
+      @Expose({ name: 'full_name' })
+      @IsString()
+      name: string;
+    }
+    @PrecompiledValidation()
+    class WithNestedButNoType {
+      @ValidateNested()
+      child: object;
+    }
+    class Child {
+      @IsString()
+      name: string;
+    }
+    @PrecompiledValidation()
+    class WithAsyncRule {
+      @ValidateNested()
+      @Type(() => Child)
+      child: Child;
+
+      @((target: object, property: string) =>
+        registerDecorator({
+          name: 'later',
+          target: target.constructor,
+          propertyName: property,
+          async: true,
+          validator: { validate: () => Promise.resolve(true) },
+        }))
+      name: string;
+    }
+    for (const cls of [Unmarked, WithIsDefined, WithExpose, WithNestedButNoType, WithAsyncRule]) {
+      expect([cls.name, fast.transform(cls, { name: 'x' })]).toEqual([cls.name, undefined]);
+    }
+    expect(new PrecompiledValidator({ whitelist: true }).isCompiled(CreateActivityDto)).toBe(false);
+  });
+});
