@@ -115,6 +115,63 @@ describe('POST /activities', () => {
     expect((await post(user, { action: 'A', metadata: multiByte })).status).toBe(400);
   });
 
+  it('counts every code point, variation selectors too (never stores past a column, never a 500)', async () => {
+    const before = await countOf(user.id);
+    // validator.js's length leaves U+FE0F out; the column counts it.
+    const res = await post(user, { action: `A${'\uFE0F'.repeat(100)}` });
+    expect(res.status).toBe(400);
+    expect(res.body.error.details).toEqual([
+      { field: 'action', message: 'action must be shorter than or equal to 100 characters' },
+    ]);
+    const actor = await post(user, { action: 'A', actor: { name: `N${'\uFE0E'.repeat(100)}`, email: 'a@b.co' } });
+    expect(actor.status).toBe(400);
+    expect(actor.body.error.details.map((detail: { field: string }) => detail.field)).toEqual(['actor.name']);
+    expect(await countOf(user.id)).toBe(before);
+  });
+
+  it.each(['toString', 'constructor', 'hasOwnProperty', 'valueOf'])(
+    'refuses a field named %s like any unknown field',
+    async (name) => {
+      const before = await countOf(user.id);
+      const res = await http('/api/v1/activities', {
+        method: 'POST',
+        token: user.accessToken,
+        body: `{"action":"A","${name}":"x"}`,
+        headers: { 'content-type': 'application/json' },
+      });
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((detail: { field: string }) => detail.field)).toEqual([name]);
+      expect(await countOf(user.id)).toBe(before);
+    },
+  );
+
+  it('keeps free-form JSON exactly as sent, keys named like Object.prototype members included', async () => {
+    const metadata = JSON.parse(
+      '{"constructor":2,"toString":"t","nested":{"valueOf":[1,{"hasOwnProperty":null}]}}',
+    ) as Record<string, unknown>;
+    // (`__proto__`, and `constructor` holding `prototype`, are refused by the JSON parser itself: 400.)
+    const additionalInfo = JSON.parse('{"constructor":{"name":"x"},"isPrototypeOf":true}') as Record<string, unknown>;
+    const body = JSON.stringify({ action: 'A', metadata, context: { additionalInfo } });
+    const created = await post(user, body, { 'content-type': 'application/json' });
+    expect(created.status).toBe(201);
+    const read = await http(`/api/v1/activities/${created.body.data.id}`, { token: user.accessToken });
+    for (const res of [created, read]) {
+      expect(JSON.parse(JSON.stringify(res.body.data.metadata))).toEqual(metadata);
+      expect(Object.keys(res.body.data.metadata).sort()).toEqual(['constructor', 'nested', 'toString']);
+      expect(res.body.data.context.additionalInfo).toEqual(additionalInfo);
+    }
+    const batch = await post(
+      user,
+      `{"items":[{"action":"B","metadata":${JSON.stringify(metadata)}}]}`,
+      {
+        'content-type': 'application/json',
+      },
+      '/api/v1/activities/batch',
+    );
+    expect(batch.status).toBe(201);
+    expect(Object.keys(batch.body.data[0].metadata).sort()).toEqual(['constructor', 'nested', 'toString']);
+  });
+
   it('accepts a timestamp up to five minutes ahead, kept to the millisecond', async () => {
     const soon = new Date(Date.now() + 4 * 60_000);
     const res = await post(user, { action: 'A', timestamp: soon.toISOString() });
@@ -203,6 +260,16 @@ describe('POST /activities/batch', () => {
     expect(res.body.error.details.map((detail: { field: string }) => detail.field)).toEqual(
       expect.arrayContaining(['items[1].action', 'items[2].target.type']),
     );
+    expect(await countOf(user.id)).toBe(0);
+  });
+
+  it('refuses items that are not objects with 400, never a 500', async () => {
+    const user = await createUser();
+    for (const items of [[[{ action: 'A' }]], ['A'], [null], [1]]) {
+      const res = await post(user, { items }, {}, '/api/v1/activities/batch');
+      expect(res.status).toBe(400);
+      expect(res.body.error.details.map((detail: { field: string }) => detail.field)).toContain('items');
+    }
     expect(await countOf(user.id)).toBe(0);
   });
 

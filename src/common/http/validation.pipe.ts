@@ -1,5 +1,6 @@
 import { ArgumentMetadata, HttpStatus, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { AppException, FieldError } from './app.exception';
+import { forget, liftFreeJson } from './free-json';
 import { DtoClass, PrecompiledValidator } from './precompiled-validation';
 
 const PRIMITIVES: unknown[] = [String, Number, Boolean, Array, Object];
@@ -34,8 +35,14 @@ export class AppValidationPipe extends ValidationPipe {
           { field: 'body', message: 'body must be a JSON object' },
         ]);
       }
-      const checked = this.precompiled.transform(metadata.metatype as DtoClass, value);
-      if (checked !== undefined) return checked;
+      const { body, tokens } = liftFreeJson(metadata.metatype as DtoClass, value as Record<string, unknown>);
+      try {
+        return (
+          this.precompiled.transform(metadata.metatype as DtoClass, body) ?? (await super.transform(body, metadata))
+        );
+      } finally {
+        forget(tokens);
+      }
     }
     return super.transform(value, metadata);
   }

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsInt, IsOptional, IsString, Max, MaxLength, Min } from 'class-validator';
+import { IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
+import { MaxLength } from '../validation/text-length';
 import { QueryInt } from '../http/query-transforms';
 
 /** `page`, `limit` and `cursor`, shared by every list. */

@@ -46,7 +46,6 @@ const list = (values: readonly string[]) => values.map((value) => `'${value}'`).
 @Index('ix_activities_user_status_time', ['userId', 'status', 'timestamp', 'id'], { where: 'deleted_at IS NULL' })
 @Index('ix_activities_target_time', ['targetType', 'targetId', 'timestamp', 'id'])
 @Index('ix_activities_time', ['timestamp', 'id'])
-@Index('ix_activities_id', ['id'])
 export class ActivityLog {
   @PrimaryColumn({
     type: 'bigint',

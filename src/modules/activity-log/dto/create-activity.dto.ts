@@ -9,12 +9,12 @@ import {
   IsObject,
   IsOptional,
   IsString,
-  Length,
-  MaxLength,
   registerDecorator,
   ValidateNested,
 } from 'class-validator';
+import { Length, MaxLength } from '../../../common/validation/text-length';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
+import { FreeJson } from '../../../common/http/free-json';
 import { PrecompiledValidation } from '../../../common/http/precompiled-validation';
 import { ISO_DATE_TIME } from '../../../common/pagination/time-window';
 import {
@@ -127,6 +127,7 @@ export class ContextDto {
 
   @ApiPropertyOptional({ type: 'object', additionalProperties: true, example: {} })
   @IsOptional()
+  @FreeJson()
   @IsObject()
   additionalInfo?: Record<string, unknown>;
 }
@@ -153,6 +154,7 @@ export class CreateActivityDto {
     example: { fileSize: '2.5MB', downloadTime: '3.2s' },
   })
   @IsOptional()
+  @FreeJson()
   @IsObject()
   @MaxJsonBytes(METADATA_MAX_BYTES)
   metadata?: Record<string, unknown>;
@@ -193,6 +195,8 @@ export class CreateActivityBatchDto {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(1000)
+  // ValidateNested passes an item that is itself an array (it validates that array's elements instead).
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => CreateActivityDto)
   items: CreateActivityDto[];

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsInt, IsOptional, IsString, MaxLength, Min } from 'class-validator';
+import { IsIn, IsInt, IsOptional, IsString, Min } from 'class-validator';
+import { MaxLength } from '../../../common/validation/text-length';
 import { QueryInt, QueryString, UpperCase } from '../../../common/http/query-transforms';
 import { PageQueryDto } from '../../../common/pagination/page-query.dto';
 import { DateBound, IsDateBound, timeWindow } from '../../../common/pagination/time-window';

@@ -1,6 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
-import { IsIn, IsOptional, IsString, Length } from 'class-validator';
+import { IsIn, IsOptional, IsString } from 'class-validator';
+import { Length } from '../../../common/validation/text-length';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
 
 export class UpdateUserDto {

@@ -1,5 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
-import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString } from 'class-validator';
+import { MaxLength } from '../../../common/validation/text-length';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
 import { QueryBoolean, QueryString } from '../../../common/http/query-transforms';
 import { PageQueryDto } from '../../../common/pagination/page-query.dto';
