@@ -48,8 +48,14 @@ describe('GET /activities/export with a slow client', () => {
     );
     expect(response.statusCode).toBe(200);
     const chunks: Buffer[] = [];
-    await new Promise((resolve) => response.once('data', (chunk: Buffer) => resolve(chunks.push(chunk))));
-    response.pause();
+    // Paused in the listener itself: a chunk emitted before pause() would have no listener and be lost.
+    await new Promise<void>((resolve) =>
+      response.once('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        response.pause();
+        resolve();
+      }),
+    );
 
     // Long enough for a server that ignored backpressure to have read all rows and closed the cursor.
     await new Promise((resolve) => setTimeout(resolve, 1500));

@@ -157,7 +157,7 @@ function csvLine(row: ActivityExportRow): string {
     `${csvCell(targetType)},${csvCell(targetId)},${csvCell(targetModel)},${csvCell(targetName)},` +
     `${csvCell(contextDescription)},${csvCell(contextSource)},` +
     `${csvCell(isTruthyJson(contextAdditionalInfo) ? jsonbToJson(contextAdditionalInfo) : null)},` +
-    `${csvCell(metadata === null ? 'null' : jsonbToJson(metadata))},${csvCell(ipAddress)},${csvCell(userAgent)},` +
+    `${csvCell(jsonbToJson(metadata))},${csvCell(ipAddress)},${csvCell(userAgent)},` +
     `${csvCell(isoTime(createdAt))},${csvCell(isoTime(updatedAt))}\r\n`
   );
 }
@@ -199,7 +199,7 @@ function ndjsonLine(row: ActivityExportRow): string {
     : 'null';
   return (
     `{"id":${Number(id)},"user":${Number(userId)},"action":${jsonString(action)},"status":${jsonString(status)},` +
-    `"metadata":${metadata === null ? 'null' : jsonbToJson(metadata)},` +
+    `"metadata":${jsonbToJson(metadata)},` +
     `"actor":{"userId":${jsonString(actorUserId)},"name":${jsonString(actorName)},` +
     `"email":${jsonString(actorEmail)},"role":${jsonString(actorRole)}},` +
     `"target":${target},"context":${context},"ipAddress":${jsonString(ipAddress)},` +
@@ -214,18 +214,21 @@ function ndjsonLine(row: ActivityExportRow): string {
  */
 export function exportEncoder(format: ExportFormat): Transform {
   const line = format === 'csv' ? csvLine : ndjsonLine;
-  let chunk = format === 'csv' ? CSV_HEADER : '';
+  let pending = format === 'csv' ? CSV_HEADER : '';
+  let started = false;
   return new Transform({
     writableObjectMode: true,
     transform(row: ActivityExportRow, _encoding, done) {
-      chunk += line(row);
-      if (chunk.length < CHUNK_CHARS) return done();
-      const full = chunk;
-      chunk = '';
-      done(null, full);
+      pending += line(row);
+      // The first row goes out at once, so that the response starts as soon as there is a row to send.
+      if (started && pending.length < CHUNK_CHARS) return done();
+      started = true;
+      const chunk = pending;
+      pending = '';
+      done(null, chunk);
     },
     flush(done) {
-      done(null, chunk || undefined);
+      done(null, pending || undefined);
     },
   });
 }
