@@ -260,18 +260,53 @@ export class ActivityLogRepository {
   }
 
   /**
-   * The whole filtered, ordered result as a stream of entities, read through a server-side cursor in batches on a
-   * connection of its own, which goes back to the pool when the stream ends, fails or is destroyed.
+   * The whole filtered, ordered result for an export, as a stream of `ActivityExportRow`s (see activity-export.ts),
+   * read through a server-side cursor in batches on a connection of its own, which goes back to the pool when the
+   * stream ends, fails or is destroyed. The next batch is read only as the stream's reader takes rows.
    */
   async stream(filters: ActivityFilters, order: ActivityOrder): Promise<Readable> {
     const where = new SqlWhere();
     this.addFilters(where, filters);
+    // The columns of an ActivityExportRow, in its order.
+    const columns = [
+      'id',
+      'user_id',
+      'action',
+      'status',
+      'timestamp',
+      'actor_user_id',
+      'actor_name',
+      'actor_email',
+      'actor_role',
+      'target_type',
+      'target_id',
+      'target_model',
+      'target_name',
+      'context_description',
+      'context_source',
+      'context_additional_info',
+      'metadata',
+      'ip_address',
+      'user_agent',
+      'created_at',
+      'updated_at',
+    ];
     const column = `a.${ACTIVITY_SORT_COLUMNS[order.field]}`;
-    const sql = `SELECT a.* FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
+    const sql = `SELECT ${columns.map((name) => `a.${name}`).join(', ')} FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
     const params = where.values;
     const runner = this.repository.manager.connection.createQueryRunner('slave');
     const client = (await runner.connect()) as PoolClient;
-    const rows = client.query(new QueryStream(sql, params, { batchSize: 1000 }));
+    const rows = client.query(
+      new QueryStream(sql, params, {
+        // Rows as arrays of PostgreSQL's text: the export writes text, and pg's parsing of every time into a Date
+        // and every jsonb through JSON.parse, only for the encoder to write them out again, cost more than the rest.
+        rowMode: 'array',
+        types: { getTypeParser: () => (text: string) => text },
+        // About two batches are held at a time (one is read ahead). Larger ones save round trips but live long
+        // enough to reach V8's old space: at 5000 rows the peak RSS of a 1M-row export rose by 100 MB, no faster.
+        batchSize: 1000,
+      }),
+    );
     let released = false;
     const release = () => {
       if (released) return;
@@ -281,7 +316,7 @@ export class ActivityLogRepository {
     rows.once('close', release);
     rows.once('error', release);
     rows.once('end', release);
-    return rows.map((raw: Record<string, unknown>) => this.fromRaw(raw));
+    return rows;
   }
 
   /** Maps a raw row (snake_case columns) to the entity, as TypeORM would. */
