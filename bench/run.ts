@@ -101,9 +101,8 @@ async function main(): Promise<void> {
     monitor = new Client({ connectionString: url });
     await monitor.connect();
 
-    const profiling = flags.profile ? ['--cpu-prof', `--cpu-prof-dir=${flags.profile}`] : [];
-    const logbook = await startServer('logbook', [...profiling, join(ROOT, 'dist', 'src', 'main.js')], url, 4101);
-    const reference = await startServer('reference', [join(ROOT, 'bench', 'reference.js')], url, 4102);
+    const logbook = await startServer('logbook', productionCommand(), url, 4101);
+    const reference = await startServer('reference', `exec node ${join(ROOT, 'bench', 'reference.js')}`, url, 4102);
     children.push(logbook.child, reference.child);
 
     // Writes go to one user, reads to another, so the reads see a steady ~1,000 activities of their user.
@@ -296,13 +295,26 @@ async function load(url: string): Promise<number> {
   }
 }
 
+/**
+ * Logbook is started as `npm run start:prod` starts it (package.json's script, so any setting it makes holds here
+ * too), under `exec` so that the process measured is Node itself; `--profile` adds `node --cpu-prof`.
+ */
+function productionCommand(): string {
+  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+    .scripts;
+  const script = scripts['start:prod'];
+  if (!/^(\S+=\S+ )*node /.test(script)) throw new Error(`start:prod is expected to run node: ${script}`);
+  const profiling = flags.profile ? `--cpu-prof --cpu-prof-dir=${flags.profile} ` : '';
+  return `exec ${script.replace(/\bnode /, `node ${profiling}`)}`;
+}
+
 async function startServer(
   name: string,
-  argv: string[],
+  command: string,
   url: string,
   port: number,
 ): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, argv, {
+  const child = spawn('sh', ['-c', command], {
     cwd: ROOT,
     env: {
       PATH: process.env.PATH,
