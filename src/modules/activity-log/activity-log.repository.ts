@@ -210,8 +210,8 @@ export class ActivityLogRepository {
     const client = (await runner.connect()) as PoolClient;
     const rows = client.query(
       new QueryStream(sql, params, {
-        // Rows as arrays of PostgreSQL's text: the export writes text, and pg's parsing of every time into a Date
-        // and every jsonb through JSON.parse, only for the encoder to write them out again, cost more than the rest.
+        // Rows as arrays of PostgreSQL's text: the export writes text, so parsing every time into a Date and every
+        // jsonb through JSON.parse (and an entity of them) would only be undone by the encoder, at a cost per row.
         rowMode: 'array',
         types: { getTypeParser: () => (text: string) => text },
         // About two batches are held at a time (one is read ahead). Rows of small batches die young in V8's heap;
