@@ -303,9 +303,10 @@ function productionCommand(): string {
   const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
     .scripts;
   const script = scripts['start:prod'];
-  if (!/^(\S+=\S+ )*node /.test(script)) throw new Error(`start:prod is expected to run node: ${script}`);
+  const parts = /^((?:\S+=\S+ )*)exec node (.+)$/.exec(script);
+  if (!parts) throw new Error(`start:prod is expected to be [VAR=value ...] exec node ...: ${script}`);
   const profiling = flags.profile ? `--cpu-prof --cpu-prof-dir=${flags.profile} ` : '';
-  return `exec ${script.replace(/\bnode /, `node ${profiling}`)}`;
+  return `${parts[1]}exec node ${profiling}${parts[2]}`;
 }
 
 async function startServer(
