@@ -10,6 +10,7 @@
  */
 import { ChildProcess, spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { loadavg } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
@@ -521,7 +522,7 @@ function renderReport(
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
   const lines = [
-    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, cache: ${process.env.REDIS_URL ? 'Redis' : 'memory'}, ${new Date().toISOString().slice(0, 10)}`,
+    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, cache: ${process.env.REDIS_URL ? 'Redis' : 'memory'}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${loadavg()[0].toFixed(1)}`,
     '',
     '| scenario | Logbook req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio | note |',
     '|---|---|---|---|---|---|---|---|---|',
