@@ -4,6 +4,7 @@ import type { ActivityLog } from '../src/modules/activity-log/activity-log.entit
 import { toActivityResponse } from '../src/modules/activity-log/dto/activity-response.dto';
 import { createUser, sql, TestUser } from './helpers/factories';
 import { http } from './helpers/http';
+import { random as seeded } from './helpers/random';
 
 /*
  * The export encodes PostgreSQL's text of each column itself instead of going through Date, JSON.parse and the
@@ -193,7 +194,7 @@ describe('export encoding, byte for byte as before', () => {
   afterAll(() => client.end());
 
   it('writes jsonb as JSON.stringify(JSON.parse(text)) would, for odd values and many random ones', async () => {
-    const random = seededRandom(6);
+    const random = seeded(6).next;
     const inputs = [...ODD_JSON, ...Array.from({ length: 3000 }, () => JSON.stringify(randomJson(random, 0)))];
     const { rows } = await client.query<{ text: string }>(
       'SELECT value::jsonb::text AS text FROM unnest($1::text[]) AS value',
@@ -294,7 +295,7 @@ describe('export encoding, byte for byte as before', () => {
       { timestamp: '10000-01-01 00:00:00+00', updated_at: '9999-12-31 23:59:59.999+00' },
       { action: 'DELETED', deleted_at: '2025-03-02 00:00:00+00' },
     ];
-    const random = seededRandom(42);
+    const random = seeded(42).next;
     for (let i = 0; i < 300; i += 1) rows.push(randomRow(random, i));
     await insertRows(user.id, rows);
 
@@ -306,17 +307,6 @@ describe('export encoding, byte for byte as before', () => {
     expect(ndjson).toBe(REFERENCE.ndjson(activities));
   });
 });
-
-/** A small deterministic generator (mulberry32), so that a failure can be replayed. */
-function seededRandom(seed: number): () => number {
-  let state = seed;
-  return () => {
-    state = (state + 0x6d2b79f5) | 0;
-    let t = Math.imul(state ^ (state >>> 15), 1 | state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   'a',

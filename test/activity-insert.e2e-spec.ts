@@ -2,6 +2,7 @@ import { arrayLiteral } from '../src/database/sql';
 import { storedJsonb } from '../src/modules/activity-log/activity-log.repository';
 import { createUser, sql, TestUser } from './helpers/factories';
 import { http } from './helpers/http';
+import { random } from './helpers/random';
 
 /*
  * A created activity is answered from the rows sent plus what PostgreSQL assigns (id, times), not read back, so the
@@ -11,20 +12,6 @@ import { http } from './helpers/http';
 const postBatch = (user: TestUser, items: unknown[]) =>
   http('/api/v1/activities/batch', { method: 'POST', token: user.accessToken, body: { items } });
 const read = (user: TestUser, id: number) => http(`/api/v1/activities/${id}`, { token: user.accessToken });
-
-/** A small seeded generator (mulberry32), for reproducible values. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  return { int, pick: <T>(values: readonly T[]): T => values[int(0, values.length - 1)] };
-}
 
 /** Keys whose jsonb order differs from their insertion order: lengths, bytes beyond ASCII, integer-like keys. */
 const KEYS = [

@@ -1,9 +1,9 @@
 import { HttpStatus } from '@nestjs/common';
-import type { MetadataStorage as TransformerMetadataStorage } from 'class-transformer/types/MetadataStorage';
 import { Transform } from 'class-transformer';
 import { getMetadataStorage } from 'class-validator';
 import { randomUUID } from 'node:crypto';
 import { AppException, FieldError } from './app.exception';
+import { transformerStorage } from './precompiled-validation';
 
 /*
  * Why this exists: free-form JSON fields (an activity's `metadata`, a context's `additionalInfo`) must reach the
@@ -15,12 +15,6 @@ import { AppException, FieldError } from './app.exception';
  * The same walk refuses body fields that class-transformer would drop without a word (a field named `toString`
  * is as unknown as any other: 400).
  */
-
-/* eslint-disable @typescript-eslint/no-require-imports -- class-transformer's metadata storage has no public export */
-const { defaultMetadataStorage: transformerStorage } = require('class-transformer/cjs/storage') as {
-  defaultMetadataStorage: TransformerMetadataStorage;
-};
-/* eslint-enable @typescript-eslint/no-require-imports */
 
 type Class = abstract new (...args: never[]) => unknown;
 
@@ -58,24 +52,23 @@ export interface LiftedBody {
 export function liftFreeJson(dto: Class, body: Record<string, unknown>): LiftedBody {
   const tokens: string[] = [];
   const errors: FieldError[] = [];
-  const prefix = `${TOKEN_PREFIX}${randomUUID()}:`;
+  let prefix: string | undefined; // made for the first value lifted: most bodies have none
   const walk = (cls: Class, plain: Record<string, unknown>, path: string): Record<string, unknown> => {
-    const free = freeJsonFields.get(cls);
-    const declared = declaredFields(cls);
+    const { declared, free, nested } = shapeOf(cls);
     let copy: Record<string, unknown> | undefined;
     for (const key of Object.keys(plain)) {
       const value = plain[key];
       let replaced = value;
       if (!declared.has(key) && key in Object.prototype) {
         errors.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
-      } else if (free?.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      } else if (free.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+        prefix ??= `${TOKEN_PREFIX}${randomUUID()}:`;
         const token = `${prefix}${tokens.length}`;
         tokens.push(token);
         lifted.set(token, value);
         replaced = token;
-      } else if (value !== null && typeof value === 'object') {
-        const nested = nestedClass(cls, key);
-        if (nested) replaced = walkValue(nested, value, path ? `${path}.${key}` : key);
+      } else if (value !== null && typeof value === 'object' && nested.has(key)) {
+        replaced = walkValue(nested.get(key)!, value, path ? `${path}.${key}` : key);
       }
       if (replaced !== value) {
         copy ??= { ...plain };
@@ -97,12 +90,12 @@ export function liftFreeJson(dto: Class, body: Record<string, unknown>): LiftedB
     });
     return copy ?? value;
   };
-  const lifted_ = walk(dto, body, '');
+  const result = walk(dto, body, '');
   if (errors.length) {
     forget(tokens);
     throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, errors);
   }
-  return { body: lifted_, tokens };
+  return { body: result, tokens };
 }
 
 /** Drops what a body's validation lifted out (the DTO it built holds the originals now). */
@@ -110,26 +103,37 @@ export function forget(tokens: string[]): void {
   for (const token of tokens) lifted.delete(token);
 }
 
-const declared = new WeakMap<Class, Set<string>>();
+/** What the walk needs of a DTO class, read from its metadata once. */
+interface Shape {
+  /** The fields it validates, and so accepts (the pipe whitelists: every accepted field has a rule). */
+  declared: Set<string>;
+  free: Set<string>;
+  /** Fields holding a nested DTO (or an array of them), by @Type. */
+  nested: Map<string, Class>;
+}
 
-/** The fields a DTO class validates, and so accepts (the pipe whitelists: every accepted field has a rule). */
-function declaredFields(cls: Class): Set<string> {
-  let fields = declared.get(cls);
-  if (!fields) {
+const shapes = new WeakMap<Class, Shape>();
+
+function shapeOf(cls: Class): Shape {
+  let shape = shapes.get(cls);
+  if (!shape) {
+    const target = cls as unknown as new () => object;
     const metadatas = getMetadataStorage().getTargetValidationMetadatas(
-      cls,
+      target,
       undefined as unknown as string,
       false,
       false,
     );
-    fields = new Set(metadatas.map((metadata) => metadata.propertyName));
-    declared.set(cls, fields);
+    const declared = new Set(metadatas.map((metadata) => metadata.propertyName));
+    const nested = new Map<string, Class>();
+    for (const key of declared) {
+      const type = transformerStorage.findTypeMetadata(target, key);
+      const nestedClass = type?.typeFunction?.({ newObject: undefined, object: {}, property: key }) as
+        Class | undefined;
+      if (typeof nestedClass === 'function' && nestedClass !== Object) nested.set(key, nestedClass);
+    }
+    shape = { declared, free: freeJsonFields.get(cls) ?? new Set(), nested };
+    shapes.set(cls, shape);
   }
-  return fields;
-}
-
-function nestedClass(cls: Class, key: string): Class | undefined {
-  const type = transformerStorage.findTypeMetadata(cls, key);
-  const nested = type?.typeFunction?.({ newObject: undefined, object: {}, property: key }) as Class | undefined;
-  return typeof nested === 'function' && nested !== Object ? nested : undefined;
+  return shape;
 }

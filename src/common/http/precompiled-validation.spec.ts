@@ -17,6 +17,7 @@ import { AppException } from './app.exception';
 import { forget, liftFreeJson } from './free-json';
 import { DtoClass, PrecompiledValidation, PrecompiledValidator } from './precompiled-validation';
 import { AppValidationPipe } from './validation.pipe';
+import { random } from '../../../test/helpers/random';
 
 /*
  * The fast path may only accept what class-transformer + class-validator accept, with an equal result (same
@@ -69,21 +70,6 @@ function difference(a: unknown, b: unknown, path = '$'): string | undefined {
   return undefined;
 }
 
-/** mulberry32: a small seeded generator, so that a failure names a reproducible case. */
-function random(seed: number) {
-  let state = seed >>> 0;
-  const next = () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  const int = (min: number, max: number) => min + Math.floor(next() * (max - min + 1));
-  const pick = <T>(values: readonly T[]): T => values[int(0, values.length - 1)];
-  const chance = (p: number) => next() < p;
-  return { int, pick, chance };
-}
 type Random = ReturnType<typeof random>;
 
 const EMOJI = '\u{1F600}'; // one code point, two UTF-16 units

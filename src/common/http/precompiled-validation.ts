@@ -21,7 +21,7 @@ import { getMetadataStorage, ValidationArguments, ValidationTypes, ValidatorOpti
 
 /* eslint-disable @typescript-eslint/no-require-imports -- internal modules of class-transformer, without typings */
 // class-transformer exports its metadata storage only from this internal module (@nestjs/mapped-types reads it too).
-const { defaultMetadataStorage: transformerStorage } = require('class-transformer/cjs/storage') as {
+export const { defaultMetadataStorage: transformerStorage } = require('class-transformer/cjs/storage') as {
   defaultMetadataStorage: TransformerMetadataStorage;
 };
 // The options object plainToInstance hands to @Transform functions when the pipe gives none.

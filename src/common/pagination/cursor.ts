@@ -58,6 +58,6 @@ export function cursorScope(list: string, query: Record<string, unknown>): strin
   const entries = Object.entries(query)
     .filter(([, value]) => value !== undefined && value !== null)
     .map(([key, value]) => [key, value instanceof Date ? value.toISOString() : value] as const)
-    .sort(([a], [b]) => a.localeCompare(b));
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   return `${list}:${createHmac('sha256', 'scope').update(JSON.stringify(entries)).digest('base64url').slice(0, 16)}`;
 }

@@ -32,6 +32,31 @@ export type ActivityExportRow = [
   updatedAt: string,
 ];
 
+/** The columns stream() selects, in the order of an ActivityExportRow. */
+export const EXPORT_COLUMNS = [
+  'id',
+  'user_id',
+  'action',
+  'status',
+  'timestamp',
+  'actor_user_id',
+  'actor_name',
+  'actor_email',
+  'actor_role',
+  'target_type',
+  'target_id',
+  'target_model',
+  'target_name',
+  'context_description',
+  'context_source',
+  'context_additional_info',
+  'metadata',
+  'ip_address',
+  'user_agent',
+  'created_at',
+  'updated_at',
+] as const;
+
 const CSV_HEADER =
   'id,user,action,status,timestamp,actorUserId,actorName,actorEmail,actorRole,targetType,targetId,targetModel,' +
   'targetName,contextDescription,contextSource,contextAdditionalInfo,metadata,ipAddress,userAgent,createdAt,updatedAt\r\n';

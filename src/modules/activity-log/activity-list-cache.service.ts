@@ -10,6 +10,13 @@ interface Entry extends SerializedPage {
   generation: string;
 }
 
+/** What a lookup found: the page if it was current, else where the page read from the database goes. */
+export interface CacheSlot {
+  key: string;
+  generation?: string;
+  page?: SerializedPage;
+}
+
 /** Generation keys outlive every list entry, so a missing one means "unknown": never serve against it. */
 const GENERATION_TTL_MS = 24 * 3600_000;
 const EVERYONE = 'all';
@@ -27,34 +34,34 @@ export class ActivityListCache {
   ) {}
 
   /**
-   * The cached list if current, and the generation a list read now from the database is to be stored under
-   * (read before the database, so that a write in between makes that entry stale at once). `fresh`: the client
-   * asked not to be answered from the cache, so the entry is not even fetched.
+   * The cached list if current, and where a list read now from the database is to be stored: its key, and the
+   * generation it belongs to (read before the database, so that a write in between makes that entry stale at once).
+   * `fresh`: the client asked not to be answered from the cache, so the entry is not even fetched.
    */
-  async lookup(
-    caller: AuthUser,
-    query: object,
-    fresh: boolean,
-  ): Promise<{ page?: SerializedPage; generation?: string }> {
-    const key = generationKey(this.scopeOf(caller));
+  async lookup(caller: AuthUser, query: object, fresh: boolean): Promise<CacheSlot> {
+    const key = this.entryKey(caller, query);
+    const scopeKey = generationKey(this.scopeOf(caller));
     const [entry, generation] = await Promise.all([
-      fresh ? undefined : this.cache.get<Entry>(this.entryKey(caller, query)),
-      this.cache.get<string>(key),
+      fresh ? undefined : this.cache.get<Entry>(key),
+      this.cache.get<string>(scopeKey),
     ]);
     if (!generation) {
-      const fresh = randomUUID();
-      await this.cache.set(key, fresh, GENERATION_TTL_MS);
-      return { generation: fresh };
+      const started = randomUUID();
+      await this.cache.set(scopeKey, started, GENERATION_TTL_MS);
+      return { key, generation: started };
     }
-    if (entry && entry.generation === generation) return { page: { data: entry.data, meta: entry.meta }, generation };
-    return { generation };
+    if (entry && entry.generation === generation) {
+      return { key, generation, page: { data: entry.data, meta: entry.meta } };
+    }
+    return { key, generation };
   }
 
-  async store(caller: AuthUser, query: object, generation: string | undefined, page: SerializedPage): Promise<void> {
-    if (!generation) return;
+  /** Keeps a page read from the database in the slot its lookup found. */
+  async store(slot: CacheSlot, page: SerializedPage): Promise<void> {
+    if (!slot.generation) return;
     await this.cache.set<Entry>(
-      this.entryKey(caller, query),
-      { data: page.data, meta: page.meta, generation },
+      slot.key,
+      { data: page.data, meta: page.meta, generation: slot.generation },
       this.settings.cacheTtlSeconds * 1000,
     );
   }

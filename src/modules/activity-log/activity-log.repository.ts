@@ -7,6 +7,7 @@ import { Repository } from 'typeorm';
 import { Paging } from '../../common/pagination/paging';
 import { arrayLiteral, likePattern, preparedQuery, returnedRows } from '../../database/sql';
 import { Tx } from '../../database/transactions';
+import { EXPORT_COLUMNS } from './activity-export';
 import { ActivityLog, ActivityStatus, TargetType } from './activity-log.entity';
 
 /** A row to insert: everything but what the database assigns. */
@@ -267,32 +268,8 @@ export class ActivityLogRepository {
   async stream(filters: ActivityFilters, order: ActivityOrder): Promise<Readable> {
     const where = new SqlWhere();
     this.addFilters(where, filters);
-    // The columns of an ActivityExportRow, in its order.
-    const columns = [
-      'id',
-      'user_id',
-      'action',
-      'status',
-      'timestamp',
-      'actor_user_id',
-      'actor_name',
-      'actor_email',
-      'actor_role',
-      'target_type',
-      'target_id',
-      'target_model',
-      'target_name',
-      'context_description',
-      'context_source',
-      'context_additional_info',
-      'metadata',
-      'ip_address',
-      'user_agent',
-      'created_at',
-      'updated_at',
-    ];
     const column = `a.${ACTIVITY_SORT_COLUMNS[order.field]}`;
-    const sql = `SELECT ${columns.map((name) => `a.${name}`).join(', ')} FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
+    const sql = `SELECT ${EXPORT_COLUMNS.map((name) => `a.${name}`).join(', ')} FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
     const params = where.values;
     const runner = this.repository.manager.connection.createQueryRunner('slave');
     const client = (await runner.connect()) as PoolClient;

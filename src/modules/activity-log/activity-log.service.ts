@@ -98,7 +98,7 @@ export class ActivityLogService {
     }));
     // Serialized once: the same text is cached and sent.
     const page = { data: JSON.stringify(items.map(toActivityResponse)), meta: JSON.stringify(meta) };
-    await this.cache.store(caller, cacheKey, cached.generation, page);
+    await this.cache.store(cached, page);
     return ApiResult.serializedPage<ActivityResponseDto>(page).withHeaders({ 'X-Cache': 'MISS' });
   }
 
