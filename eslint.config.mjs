@@ -15,6 +15,7 @@ export default tseslint.config(
       'test/swagger-plugin.js',
       'clients/typescript/schema.d.ts',
       'bench/reference.js',
+      '.ci/audit.js',
     ],
   },
   eslint.configs.recommended,

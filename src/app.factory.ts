@@ -1,3 +1,5 @@
+import fastifyCors from '@fastify/cors';
+import fastifyHelmet from '@fastify/helmet';
 import { HttpStatus, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
@@ -8,11 +10,13 @@ import { AppModule } from './app.module';
 import { RequestContextStore } from './common/context/request-context';
 import { AppException } from './common/http/app.exception';
 import { API_PREFIX } from './common/http/envelope.interceptor';
+import { RateLimiter } from './common/http/rate-limit';
 import { requestIdFor } from './common/http/request-id';
 import { pickLanguage } from './common/i18n/language';
 import { createLogger, PinoNestLogger } from './common/logging/logger';
 import { Settings } from './config/settings';
 import { buildOpenApiDocument } from './openapi/openapi-document';
+import { RedisService } from './redis/redis.service';
 
 export interface AppOptions {
   /** Where the JSON log lines go (default: stdout). */
@@ -26,7 +30,10 @@ export interface AppOptions {
 export async function createApp(settings: Settings, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(settings.logLevel, options.logDestination);
   const app = await createNestApp(settings, logger, options.extraModules, false);
-  configureFastify(app.getHttpAdapter().getInstance(), logger, settings.bodyLimitBytes);
+  await registerSecurityHeaders(app, settings);
+  const fastify = app.getHttpAdapter().getInstance();
+  configureFastify(fastify, logger, settings.bodyLimitBytes);
+  new RateLimiter(settings, app.get(RedisService)).register(fastify);
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
@@ -72,6 +79,59 @@ async function createNestApp(
   });
   app.setGlobalPrefix(API_PREFIX.slice(1), { exclude: ['health'] });
   return app;
+}
+
+/** An API answers JSON only: nothing it sends may load, run or frame anything. */
+const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
+/** Swagger UI loads its own scripts, styles and images from /docs and calls the API on this origin. */
+const DOCS_CSP =
+  "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; " +
+  "frame-ancestors 'self'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; " +
+  "style-src 'self' 'unsafe-inline'";
+
+/**
+ * Helmet's security headers on every response (the CSP by path: see API_CSP and DOCS_CSP), and CORS for the
+ * origins of CORS_ORIGINS only. Registered before every other hook, so that a refusal (a 429, a 404) carries them too.
+ */
+async function registerSecurityHeaders(app: NestFastifyApplication, settings: Settings): Promise<void> {
+  await app.register(fastifyHelmet, {
+    contentSecurityPolicy: false,
+    // Same-origin readers only, except through CORS (which this header does not restrict).
+    crossOriginResourcePolicy: { policy: 'same-origin' },
+  });
+  app
+    .getHttpAdapter()
+    .getInstance()
+    .addHook('onRequest', (request, reply, done) => {
+      void reply.header('Content-Security-Policy', /^\/docs(?:[/?]|$)/.test(request.url) ? DOCS_CSP : API_CSP);
+      done();
+    });
+  if (!settings.corsOrigins.length) return;
+  await app.register(fastifyCors, {
+    origin: settings.corsOrigins.includes('*') ? '*' : settings.corsOrigins,
+    methods: ['GET', 'HEAD', 'POST', 'PATCH', 'DELETE'],
+    allowedHeaders: [
+      'Authorization',
+      'Content-Type',
+      'Accept-Language',
+      'Cache-Control',
+      'Idempotency-Key',
+      'X-Request-Id',
+    ],
+    exposedHeaders: [
+      'X-Request-Id',
+      'X-Cache',
+      'Location',
+      'Content-Disposition',
+      'Retry-After',
+      'RateLimit-Limit',
+      'RateLimit-Remaining',
+      'RateLimit-Reset',
+    ],
+    // Bearer tokens, never cookies: no credentialed requests.
+    credentials: false,
+    maxAge: 600,
+  });
 }
 
 function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: number): void {

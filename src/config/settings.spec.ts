@@ -37,6 +37,9 @@ describe('loadSettings', () => {
       logLevel: 'info',
       bodyLimitBytes: 4 * 1024 * 1024,
       shutdownTimeoutMs: 10000,
+      rateLimitMax: 6000,
+      rateLimitWindowSeconds: 60,
+      corsOrigins: [],
     });
   });
 
@@ -53,6 +56,9 @@ describe('loadSettings', () => {
       TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
       LOG_LEVEL: 'debug',
       BODY_LIMIT: '512kb',
+      RATE_LIMIT_MAX: '0',
+      RATE_LIMIT_WINDOW: '10s',
+      CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
     });
     expect(settings).toMatchObject({
       port: 8080,
@@ -66,7 +72,11 @@ describe('loadSettings', () => {
       trustProxy: ['10.0.0.0/8', '127.0.0.1'],
       logLevel: 'debug',
       bodyLimitBytes: 512 * 1024,
+      rateLimitMax: 0,
+      rateLimitWindowSeconds: 10,
+      corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
     });
+    expect(load({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
     expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(load({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
   });
@@ -85,6 +95,10 @@ describe('loadSettings', () => {
     ['NODE_ENV', 'staging'],
     ['BODY_LIMIT', '1gb'],
     ['JWT_SECRET', 'short'],
+    ['RATE_LIMIT_MAX', '-5'],
+    ['RATE_LIMIT_WINDOW', 'soon'],
+    ['CORS_ORIGINS', 'https://app.example.com/path'],
+    ['CORS_ORIGINS', 'app.example.com'],
   ])('stops on a bad %s (%p) with a message naming it', (name, value) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

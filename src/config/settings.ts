@@ -32,6 +32,11 @@ export class Settings {
   logLevel: LogLevel;
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
+  /** Requests one client address may make per {@link rateLimitWindowSeconds} (all instances together with Redis); 0: off. */
+  rateLimitMax: number;
+  rateLimitWindowSeconds: number;
+  /** Origins allowed to call the API from a browser (CORS); empty: none. `*`: any (never with credentials). */
+  corsOrigins: string[];
 }
 
 export class SettingsError extends Error {
@@ -75,6 +80,9 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: read.size('BODY_LIMIT', '4mb'),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
+    rateLimitMax: read.integer('RATE_LIMIT_MAX', 6000, 0, 100_000_000),
+    rateLimitWindowSeconds: read.duration('RATE_LIMIT_WINDOW', '1m'),
+    corsOrigins: read.origins('CORS_ORIGINS'),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
@@ -163,6 +171,24 @@ class Reader {
     const entries = raw.split(',').map((entry) => entry.trim());
     if (entries.every((entry) => /^[0-9a-fA-F:.]+(\/\d{1,3})?$/.test(entry))) return entries;
     return this.fail(name, raw, 'true, false, a hop count, or a comma-separated list of addresses/CIDRs', false);
+  }
+
+  /** A comma-separated list of origins (`scheme://host[:port]`, nothing more), or `*`. */
+  origins(name: string): string[] {
+    const raw = this.string(name);
+    if (raw === undefined) return [];
+    if (raw === '*') return ['*'];
+    const entries = raw.split(',').map((entry) => entry.trim());
+    const valid = entries.every((entry) => {
+      try {
+        const url = new URL(entry);
+        return ['http:', 'https:'].includes(url.protocol) && url.origin === entry;
+      } catch {
+        return false;
+      }
+    });
+    if (valid) return entries;
+    return this.fail(name, raw, '* or a comma-separated list of origins such as https://app.example.com', []);
   }
 
   private fail<T>(name: string, raw: string, expected: string, fallback: T): T {

@@ -27,7 +27,28 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return documentBodyErrors(typeNullableReferences(document));
+  return documentRateLimit(documentBodyErrors(typeNullableReferences(document)));
+}
+
+/** Every operation under /api/v1 counts against the client's rate limit (RATE_LIMIT_MAX): it can answer 429. */
+function documentRateLimit(document: OpenAPIObject): OpenAPIObject {
+  const envelope = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelopeDto' } } };
+  const retryAfter = {
+    description: 'Seconds until the client may send requests again',
+    schema: { type: 'integer', minimum: 1 },
+  };
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/v1/')) continue;
+    for (const operation of [item.get, item.post, item.put, item.patch, item.delete]) {
+      if (!operation) continue;
+      operation.responses['429'] = {
+        description: STATUS_MESSAGES[429].en,
+        headers: { 'Retry-After': retryAfter },
+        content: envelope,
+      };
+    }
+  }
+  return document;
 }
 
 /** Any operation that takes a JSON body can also answer 413 (too large) and 415 (not JSON). */

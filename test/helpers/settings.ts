@@ -1,8 +1,8 @@
 import { loadSettings, Settings } from '../../src/config/settings';
 
 /**
- * Settings as the tests run the app: the real environment's REDIS_URL (CI sets it), no `.env`, quiet logs,
- * and whatever a test overrides.
+ * Settings as the tests run the app: the real environment's REDIS_URL (CI sets it), no `.env`, quiet logs, no
+ * global rate limit, and whatever a test overrides.
  */
 export function testSettings(overrides: Record<string, string | undefined> = {}): Settings {
   return loadSettings(
@@ -13,6 +13,8 @@ export function testSettings(overrides: Record<string, string | undefined> = {})
       DATABASE_URL: process.env.TEST_DATABASE_URL,
       PORT: '0',
       JWT_SECRET: 'logbook-test-secret-0123456789-abcdefghij',
+      // The whole suite shares one client address; test/security.e2e-spec.ts runs apps with a limit.
+      RATE_LIMIT_MAX: '0',
       ...overrides,
     },
     { envFile: false },

@@ -52,6 +52,11 @@ export const MESSAGES = {
     th: 'โทเคนรีเฟรชไม่ถูกต้อง หมดอายุ หรือถูกเพิกถอน',
     de: 'Refresh-Token ist ungültig, abgelaufen oder widerrufen',
   },
+  tooManyRequests: {
+    en: 'Too many requests; retry in {seconds} seconds',
+    th: 'มีคำขอมากเกินไป กรุณาลองใหม่ในอีก {seconds} วินาที',
+    de: 'Zu viele Anfragen; erneut versuchen in {seconds} Sekunden',
+  },
   tooManyLoginAttempts: {
     en: 'Too many failed sign-in attempts; retry in {seconds} seconds',
     th: 'เข้าสู่ระบบไม่สำเร็จหลายครั้งเกินไป กรุณาลองใหม่ในอีก {seconds} วินาที',
