@@ -258,3 +258,34 @@ describe('secrets in the logs', () => {
     }
   });
 });
+
+describe('log injection', () => {
+  it('cannot forge a log line: input with line breaks and JSON stays inside one escaped value', async () => {
+    const t = await startTestApp({ LOG_LEVEL: 'trace' });
+    try {
+      const forged = '\n{"level":"fatal","msg":"forged entry"}\r\n';
+      const login = await http(
+        '/api/v1/auth/login',
+        { method: 'POST', body: { email: `x${forged}@example.com`, password: `p${forged}` } },
+        t.baseUrl,
+      );
+      expect(login.status).toBe(401); // an unknown email, recorded as LOGIN_FAILED with the text as data
+      const unknown = await http(`/api/v1/${encodeURIComponent(forged)}`, {}, t.baseUrl);
+      expect(unknown.status).toBe(404);
+      const { accessToken } = await createUser({}, t.baseUrl);
+      const created = await http(
+        '/api/v1/activities',
+        { method: 'POST', token: accessToken, body: { action: `LOGIN${forged}`, metadata: { note: forged } } },
+        t.baseUrl,
+      );
+      expect(created.status).toBe(201);
+      expect(created.body.data.action).toBe(`LOGIN${forged}`.trim());
+
+      // Every captured line parsed as one JSON object (startTestApp splits on newlines): none is the forgery.
+      expect(t.logs.length).toBeGreaterThan(3);
+      expect(t.logs.filter((line) => line.msg === 'forged entry' || line.level === 'fatal')).toEqual([]);
+    } finally {
+      await t.close();
+    }
+  });
+});
