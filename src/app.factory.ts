@@ -17,6 +17,7 @@ import { createLogger, PinoNestLogger } from './common/logging/logger';
 import { Settings } from './config/settings';
 import { buildOpenApiDocument } from './openapi/openapi-document';
 import { RedisService } from './redis/redis.service';
+import { readDeploymentId } from './database/deployment';
 
 export interface AppOptions {
   /** Where the JSON log lines go (default: stdout). */
@@ -29,6 +30,8 @@ export interface AppOptions {
 /** Builds the whole application, initialised but not yet listening: used by main.ts and the tests. */
 export async function createApp(settings: Settings, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(settings.logLevel, options.logDestination);
+  if (settings.databaseUrl && !settings.deploymentId)
+    settings.deploymentId = await readDeploymentId(settings.databaseUrl);
   const app = await createNestApp(settings, logger, options.extraModules, false);
   await registerSecurityHeaders(app, settings);
   const fastify = app.getHttpAdapter().getInstance();

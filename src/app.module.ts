@@ -8,6 +8,7 @@ import { SettingsModule } from './config/settings.module';
 import { Settings } from './config/settings';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { RetentionModule } from './modules/retention/retention.module';
 import { ActivityLogModule } from './modules/activity-log/activity-log.module';
 import { AuditLogModule } from './modules/audit-log/audit-log.module';
 import { AuthModule } from './modules/auth/auth.module';
@@ -30,6 +31,7 @@ export class AppModule {
         UsersModule,
         AuditLogModule,
         ActivityLogModule,
+        RetentionModule,
         ...extraModules,
       ],
       providers: [

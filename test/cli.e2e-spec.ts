@@ -1,35 +1,10 @@
-import { execFile } from 'node:child_process';
-import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { createUser, signIn, sql, uniqueEmail } from './helpers/factories';
-import { ROOT } from './helpers/process';
-
-function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return promisify(execFile)(
-    process.execPath,
-    ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
-    {
-      cwd: ROOT,
-      env: {
-        PATH: process.env.PATH ?? '',
-        DATABASE_URL: process.env.TEST_DATABASE_URL!,
-        JWT_SECRET: 'logbook-test-secret-0123456789-abcdefghij',
-      },
-    },
-  ).then(
-    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
-    (error: { code: number; stdout: string; stderr: string }) => ({
-      code: error.code,
-      stdout: error.stdout,
-      stderr: error.stderr,
-    }),
-  );
-}
+import { cli } from './helpers/process';
 
 describe('npm run cli -- create-admin', () => {
   it('creates an ADMIN that can sign in, recorded as done by the CLI', async () => {
     const email = uniqueEmail('root');
-    const result = await cli('create-admin', '--email', email, '--password', 'admin password 1', '--name', 'Root');
+    const result = await cli(['create-admin', '--email', email, '--password', 'admin password 1', '--name', 'Root']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/created ADMIN/);
     const admin = await signIn(email, 'admin password 1');
@@ -47,14 +22,14 @@ describe('npm run cli -- create-admin', () => {
 
   it('makes an existing user an ADMIN, ending its logins', async () => {
     const user = await createUser();
-    const result = await cli('create-admin', '--email', user.email.toUpperCase(), '--password', 'ignored password');
+    const result = await cli(['create-admin', '--email', user.email.toUpperCase(), '--password', 'ignored password']);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/is an ADMIN/);
     expect((await signIn(user.email, user.password)).role).toBe('ADMIN');
   });
 
   it('refuses bad arguments with exit code 2 and the usage', async () => {
-    const result = await cli('create-admin', '--email', 'not-an-email', '--password', 'x');
+    const result = await cli(['create-admin', '--email', 'not-an-email', '--password', 'x']);
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/usage: npm run cli -- create-admin/);
   });

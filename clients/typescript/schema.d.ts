@@ -569,9 +569,9 @@ export interface components {
             role?: components["schemas"]["Role"];
         };
         /** @enum {string} */
-        AuditAction: "CREATE" | "UPDATE" | "DELETE" | "RESTORE" | "LOGIN_SUCCESS" | "LOGIN_FAILED" | "LOGOUT" | "PASSWORD_CHANGE";
+        AuditAction: "CREATE" | "UPDATE" | "DELETE" | "RESTORE" | "LOGIN_SUCCESS" | "LOGIN_FAILED" | "LOGOUT" | "PASSWORD_CHANGE" | "RETENTION";
         /** @enum {string} */
-        AuditEntityType: "User" | "Auth" | "ActivityLog";
+        AuditEntityType: "User" | "Auth" | "ActivityLog" | "AuditLog";
         AuditLogResponseDto: {
             /** @example 1 */
             id: number;

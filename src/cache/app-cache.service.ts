@@ -30,7 +30,7 @@ export class AppCache implements OnApplicationShutdown {
       // Plain JSON: values are strings or flat objects of strings, which need none of Keyv's default
       // serializer's handling of Buffers (its reviver visits every value of every entry read).
       this.cache = createCache({
-        stores: [new Keyv({ store, namespace: 'logbook', serialize: JSON.stringify, deserialize: JSON.parse })],
+        stores: [new Keyv({ store, namespace: redis.namespace, serialize: JSON.stringify, deserialize: JSON.parse })],
       });
     } else {
       this.backend = 'memory';

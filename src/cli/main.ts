@@ -1,4 +1,5 @@
 import 'reflect-metadata';
+import { INestApplicationContext } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { parseArgs } from 'node:util';
 import { validate } from 'class-validator';
@@ -6,39 +7,47 @@ import { plainToInstance } from 'class-transformer';
 import { AppModule } from '../app.module';
 import { createLogger, PinoNestLogger } from '../common/logging/logger';
 import { loadSettings, SettingsError } from '../config/settings';
+import { DataSource } from 'typeorm';
 import { migrateDatabase, openDatabaseServer } from '../database/database-server';
+import { readDeploymentId } from '../database/deployment';
+import { ensurePartitions, MONTHS_AHEAD } from '../database/partitions';
+import { RetentionService } from '../modules/retention/retention.service';
 import { RegisterDto } from '../modules/auth/dto/auth.dto';
 import { PasswordHasher } from '../modules/auth/password-hasher';
 import { UsersService } from '../modules/users/users.service';
 
 const USAGE = `usage: npm run cli -- create-admin --email E --password P [--name N]
+       npm run cli -- retention --older-than 365d [--dry-run]
+       npm run cli -- partitions
 
-  create-admin   creates an ADMIN, or makes an existing user one (restoring it if deleted);
-                 uses the same database settings as npm start`;
+  create-admin   creates an ADMIN, or makes an existing user one (restoring it if deleted)
+  retention      drops the months of activities and audit entries wholly older than the age given
+                 (d, h or m: 365d, 2160h); the audit trail records what went in a RETENTION entry
+                 and /audit-logs/verify checks the kept chain. --dry-run only reports.
+  partitions     makes missing monthly partitions now (Logbook also does it at start and daily)
+
+  All use the same database settings as npm start.`;
+
+type Command = (app: INestApplicationContext, args: string[]) => Promise<number>;
 
 /** `npm run cli -- <command>`: operator commands against the same database as `npm start`. */
 async function main(argv: string[]): Promise<number> {
-  const [command, ...rest] = argv;
-  if (command !== 'create-admin') {
+  const [name, ...rest] = argv;
+  const command = name ? COMMANDS[name] : undefined;
+  if (!command) {
     process.stderr.write(`${USAGE}\n`);
-    return command === undefined || command === '--help' ? 0 : 2;
+    return name === undefined || name === '--help' ? 0 : 2;
   }
-  const { values } = parseArgs({
-    args: rest,
-    options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
-  });
-  const input = plainToInstance(RegisterDto, {
-    email: values.email,
-    password: values.password,
-    name: values.name ?? 'Administrator',
-  });
-  const problems = await validate(input);
-  if (problems.length) {
-    process.stderr.write(
-      `${problems.flatMap((problem) => Object.values(problem.constraints ?? {})).join('\n')}\n${USAGE}\n`,
-    );
+  let prepared: Command | number;
+  try {
+    prepared = await command.prepare(rest);
+  } catch (error) {
+    // node:util parseArgs: an unknown option, a missing value...
+    if (!String((error as { code?: string }).code).startsWith('ERR_PARSE_ARGS')) throw error;
+    process.stderr.write(`${(error as Error).message}\n${USAGE}\n`);
     return 2;
   }
+  if (typeof prepared === 'number') return prepared;
 
   const settings = loadSettings(process.env);
   const logger = createLogger(settings.logLevel === 'info' ? 'warn' : settings.logLevel);
@@ -46,29 +55,104 @@ async function main(argv: string[]): Promise<number> {
   try {
     settings.databaseUrl = database.url;
     await migrateDatabase(database.url, logger);
+    settings.deploymentId = await readDeploymentId(database.url);
     const app = await NestFactory.createApplicationContext(AppModule.forRoot(settings), {
       logger: new PinoNestLogger(logger),
     });
     try {
-      const passwordHash = await app.get(PasswordHasher).hash(input.password);
-      const { user, created } = await app
-        .get(UsersService)
-        .createOrPromoteAdmin(
-          { email: input.email, name: input.name, role: 'ADMIN', passwordHash },
-          { id: null, email: 'cli' },
-        );
-      process.stdout.write(
-        created
-          ? `created ADMIN ${user.email} (id ${user.id})\n`
-          : `${user.email} (id ${user.id}) is an ADMIN; its password was left unchanged\n`,
-      );
-      return 0;
+      return await prepared(app, rest);
     } finally {
       await app.close();
     }
   } finally {
     await database.embedded?.stop();
   }
+}
+
+/** Each command checks its arguments before any database is opened (a number: exit at once with it). */
+const COMMANDS: Record<string, { prepare(args: string[]): Promise<Command | number> }> = {
+  'create-admin': {
+    async prepare(args) {
+      const { values } = parseArgs({
+        args,
+        options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
+      });
+      const input = plainToInstance(RegisterDto, {
+        email: values.email,
+        password: values.password,
+        name: values.name ?? 'Administrator',
+      });
+      const problems = await validate(input);
+      if (problems.length) {
+        process.stderr.write(
+          `${problems.flatMap((problem) => Object.values(problem.constraints ?? {})).join('\n')}\n${USAGE}\n`,
+        );
+        return 2;
+      }
+      return async (app) => {
+        const passwordHash = await app.get(PasswordHasher).hash(input.password);
+        const { user, created } = await app
+          .get(UsersService)
+          .createOrPromoteAdmin(
+            { email: input.email, name: input.name, role: 'ADMIN', passwordHash },
+            { id: null, email: 'cli' },
+          );
+        process.stdout.write(
+          created
+            ? `created ADMIN ${user.email} (id ${user.id})\n`
+            : `${user.email} (id ${user.id}) is an ADMIN; its password was left unchanged\n`,
+        );
+        return 0;
+      };
+    },
+  },
+  retention: {
+    prepare(args) {
+      const { values } = parseArgs({
+        args,
+        options: { 'older-than': { type: 'string' }, 'dry-run': { type: 'boolean' } },
+      });
+      const age = parseAge(values['older-than']);
+      if (age === undefined) {
+        process.stderr.write(`--older-than must be a positive age such as 365d, 2160h or 90m\n${USAGE}\n`);
+        return Promise.resolve(2);
+      }
+      const dryRun = values['dry-run'] ?? false;
+      return Promise.resolve(async (app: INestApplicationContext) => {
+        const report = await app.get(RetentionService).removeOlderThan(new Date(Date.now() - age), { dryRun });
+        const { activities, auditLogs } = report;
+        process.stdout.write(
+          `${dryRun ? 'would remove' : 'removed'} what is older than ${report.olderThan}:\n` +
+            `  activities: ${activities.rows} in ${activities.partitions.length} months (${activities.partitions.join(', ') || 'none'})\n` +
+            `  audit entries: ${auditLogs.entries} in ${auditLogs.partitions.length} months (${auditLogs.partitions.join(', ') || 'none'})` +
+            (auditLogs.lastRemovedId === null
+              ? '\n'
+              : `, ids ${auditLogs.firstRemovedId}..${auditLogs.lastRemovedId}\n`),
+        );
+        return 0;
+      });
+    },
+  },
+  partitions: {
+    prepare() {
+      return Promise.resolve(async (app: INestApplicationContext) => {
+        const moved = await ensurePartitions(app.get(DataSource));
+        process.stdout.write(
+          `partitions ready (${MONTHS_AHEAD} months ahead); ${moved} activities moved out of DEFAULT\n`,
+        );
+        return 0;
+      });
+    },
+  },
+};
+
+const AGE_UNITS: Record<string, number> = { d: 86_400_000, h: 3_600_000, m: 60_000 };
+
+/** `365d`, `2160h`, `90m`: milliseconds; undefined for anything else. */
+function parseAge(text: string | undefined): number | undefined {
+  const match = /^(\d+)([dhm])$/.exec(text?.trim() ?? '');
+  if (!match || Number(match[1]) <= 0) return undefined;
+  return Number(match[1]) * AGE_UNITS[match[2]];
 }
 
 main(process.argv.slice(2)).then(

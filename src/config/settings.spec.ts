@@ -40,6 +40,7 @@ describe('loadSettings', () => {
       rateLimitMax: 6000,
       rateLimitWindowSeconds: 60,
       corsOrigins: [],
+      deploymentId: '',
     });
   });
 

@@ -37,6 +37,11 @@ export class Settings {
   rateLimitWindowSeconds: number;
   /** Origins allowed to call the API from a browser (CORS); empty: none. `*`: any (never with credentials). */
   corsOrigins: string[];
+  /**
+   * This deployment's identity, read from its database at start-up (not a setting): it prefixes every Redis key.
+   * Empty until then.
+   */
+  deploymentId: string;
 }
 
 export class SettingsError extends Error {
@@ -83,6 +88,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     rateLimitMax: read.integer('RATE_LIMIT_MAX', 6000, 0, 100_000_000),
     rateLimitWindowSeconds: read.duration('RATE_LIMIT_WINDOW', '1m'),
     corsOrigins: read.origins('CORS_ORIGINS'),
+    deploymentId: '',
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');

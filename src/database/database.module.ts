@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { dataSourceOptions } from '../../ormconfig';
 import { Settings } from '../config/settings';
+import { PartitionMaintenance } from './partitions';
 import { Transactions } from './transactions';
 
 @Global()
@@ -19,7 +20,7 @@ import { Transactions } from './transactions';
       },
     }),
   ],
-  providers: [Transactions],
+  providers: [Transactions, PartitionMaintenance],
   exports: [Transactions],
 })
 export class DatabaseModule {}

@@ -20,6 +20,15 @@ export class RedisService implements OnApplicationShutdown {
     this.client = this.connect('commands');
   }
 
+  /**
+   * What every Redis key and channel of this deployment starts with: deployments sharing one Redis never see each
+   * other's (see migration DeploymentIdentity).
+   */
+  get namespace(): string {
+    const id = this.settings.deploymentId.replace(/-/g, '').slice(0, 16);
+    return id ? `logbook:${id}` : 'logbook';
+  }
+
   get enabled(): boolean {
     return this.client !== undefined;
   }

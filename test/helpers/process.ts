@@ -1,5 +1,6 @@
-import { ChildProcess, spawn } from 'node:child_process';
+import { ChildProcess, execFile, spawn } from 'node:child_process';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 
 export const ROOT = join(__dirname, '..', '..');
 
@@ -40,4 +41,30 @@ export function spawnLogbook(
     void exited.then((code) => reject(new Error(`Logbook exited with ${code} before listening:\n${output}`)));
   });
   return { child, ready };
+}
+
+/** Runs `npm run cli -- <args>` (src/cli/main.ts, compiled on the fly) against a database: the test run's by default. */
+export function cli(
+  args: string[],
+  databaseUrl = process.env.TEST_DATABASE_URL!,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  return promisify(execFile)(
+    process.execPath,
+    ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'cli', 'main.ts'), ...args],
+    {
+      cwd: ROOT,
+      env: {
+        PATH: process.env.PATH ?? '',
+        DATABASE_URL: databaseUrl,
+        JWT_SECRET: 'logbook-test-secret-0123456789-abcdefghij',
+      },
+    },
+  ).then(
+    ({ stdout, stderr }) => ({ code: 0, stdout, stderr }),
+    (error: { code: number; stdout: string; stderr: string }) => ({
+      code: error.code,
+      stdout: error.stdout,
+      stderr: error.stderr,
+    }),
+  );
 }

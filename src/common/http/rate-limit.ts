@@ -77,7 +77,7 @@ export class RateLimiter {
   }
 
   private async countInRedis(client: string, window: number): Promise<number | undefined> {
-    const key = `logbook:rate:${window}:${digest(client)}`;
+    const key = `${this.redis.namespace}:rate:${window}:${digest(client)}`;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<undefined>((resolve) => {
       timer = setTimeout(() => resolve(undefined), REDIS_CALL_TIMEOUT_MS);

@@ -223,6 +223,9 @@ export class ActivityLogRepository {
           ? new Date(String(paging.after.value))
           : paging.after.value;
       where.add(`(${column}, a.id) ${cmp} ($?, $?)`, value, paging.after.id);
+      // Implied by the row comparison, but PostgreSQL prunes partitions by plain bounds only: with it, a cursor
+      // page reads the months at and before (or after) its position, not all of them.
+      if (order.field === 'timestamp') where.add(`${column} ${cmp}= $?`, value);
     }
     const offset = paging.after ? 0 : ((paging.page ?? 1) - 1) * paging.limit;
     const total = paging.after ? '' : `(${count}) AS total_count, `;

@@ -10,11 +10,12 @@ export const AUDIT_ACTIONS = [
   'LOGIN_FAILED',
   'LOGOUT',
   'PASSWORD_CHANGE',
+  'RETENTION',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** What the trail records changes of. Auditing a new entity starts by naming it here. */
-export const AUDITED_ENTITIES = ['User', 'Auth', 'ActivityLog'] as const;
+export const AUDITED_ENTITIES = ['User', 'Auth', 'ActivityLog', 'AuditLog'] as const;
 export type AuditedEntity = (typeof AUDITED_ENTITIES)[number];
 
 /**
@@ -32,7 +33,8 @@ export class AuditLog {
   @PrimaryColumn({ type: 'bigint', transformer: bigintToNumber, primaryKeyConstraintName: 'pk_audit_logs' })
   id: number;
 
-  @PrimaryColumn({ ...TIMESTAMP, primaryKeyConstraintName: 'pk_audit_logs' })
+  /** Stamped by `audit_log_stamp()` under the chain's lock, before the row is routed to its month's partition. */
+  @PrimaryColumn({ ...TIMESTAMP, default: () => 'audit_log_stamp()', primaryKeyConstraintName: 'pk_audit_logs' })
   createdAt: Date;
 
   @Column({ type: 'bigint', nullable: true, transformer: bigintToNumber })

@@ -107,12 +107,21 @@ export class AuditLogRepository {
    * Re-hashes the whole chain in id order, in one consistent snapshot: each entry must hash to its `hash` and name
    * the previous entry's hash, and the chain head must name the last entry.
    */
+  /**
+   * Re-hashes the kept chain: from the base (the last entry removed by retention, or the genesis) to the head.
+   * A base other than the genesis must be the one its RETENTION entry recorded, so that moving the base cannot
+   * hide removed entries.
+   */
   async verifyChain(): Promise<AuditChainCheck> {
     return this.repository.manager.transaction('REPEATABLE READ', async (tx) => {
-      let expectedPrev = GENESIS_HASH;
-      let lastId = 0;
+      const [head] = await tx.query<{ last_id: string; last_hash: string; base_id: string; base_hash: string }[]>(
+        'SELECT last_id, last_hash, base_id, base_hash FROM audit_chain_head WHERE id = 1',
+      );
+      let expectedPrev = head?.base_hash ?? GENESIS_HASH;
+      let lastId = Number(head?.base_id ?? 0);
       let checked = 0;
       let firstInvalidId: number | null = null;
+      if (lastId > 0 && !(await this.baseRecorded(tx, lastId, expectedPrev))) firstInvalidId = lastId + 1;
       for (;;) {
         const rows: { id: string; prev_hash: string; hash: string; recomputed: string }[] = await tx.query(
           `SELECT id, prev_hash, hash, audit_log_hash(a) AS recomputed
@@ -129,16 +138,24 @@ export class AuditLogRepository {
         }
         if (rows.length < VERIFY_BATCH) break;
       }
-      const heads: { last_id: string; last_hash: string }[] = await tx.query(
-        'SELECT last_id, last_hash FROM audit_chain_head WHERE id = 1',
-      );
-      const head = heads[0];
       if (firstInvalidId === null && head && (Number(head.last_id) !== lastId || head.last_hash !== expectedPrev)) {
         // Entries at the end of the chain are gone: the first missing one is the first invalid.
         firstInvalidId = lastId + 1;
       }
       return { valid: firstInvalidId === null, checked, firstInvalidId };
     });
+  }
+
+  /** Whether a RETENTION entry of the audit trail (itself in the kept chain) names this base. */
+  private async baseRecorded(tx: Tx, baseId: number, baseHash: string): Promise<boolean> {
+    const [found] = await tx.query<{ recorded: boolean }[]>(
+      `SELECT EXISTS (
+         SELECT 1 FROM audit_logs
+          WHERE action = 'RETENTION' AND entity_type = 'AuditLog' AND id > $1
+            AND new_values ->> 'lastRemovedId' = $1::text AND new_values ->> 'lastRemovedHash' = $2) AS recorded`,
+      [baseId, baseHash],
+    );
+    return found.recorded;
   }
 }
 

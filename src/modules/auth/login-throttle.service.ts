@@ -15,7 +15,10 @@ export class LoginThrottleService {
 
   /** Seconds until sign-in is possible again for this email or address; 0 when it is not locked. */
   async lockedFor(email: string, address: string): Promise<number> {
-    const [byEmail, byAddress] = await Promise.all([this.read(emailKey(email)), this.read(addressKey(address))]);
+    const [byEmail, byAddress] = await Promise.all([
+      this.read(this.emailKey(email)),
+      this.read(this.addressKey(address)),
+    ]);
     const locks = [
       byEmail.count >= this.settings.loginMaxFailuresPerEmail ? byEmail.retryAfter : 0,
       byAddress.count >= this.settings.loginMaxFailuresPerAddress ? byAddress.retryAfter : 0,
@@ -24,14 +27,22 @@ export class LoginThrottleService {
   }
 
   async recordFailure(email: string, address: string): Promise<void> {
-    await Promise.all([this.increment(emailKey(email)), this.increment(addressKey(address))]);
+    await Promise.all([this.increment(this.emailKey(email)), this.increment(this.addressKey(address))]);
   }
 
   /** A successful sign-in clears the email's count (not the address's). */
   async reset(email: string): Promise<void> {
-    const key = emailKey(email);
+    const key = this.emailKey(email);
     this.memory.delete(key);
     if (this.redis.ready) await this.redis.client!.del(key).catch(() => undefined);
+  }
+
+  private emailKey(email: string): string {
+    return `${this.redis.namespace}:login-failures:email:${digest(email.toLowerCase())}`;
+  }
+
+  private addressKey(address: string): string {
+    return `${this.redis.namespace}:login-failures:address:${digest(address)}`;
   }
 
   private async read(key: string): Promise<{ count: number; retryAfter: number }> {
@@ -66,5 +77,3 @@ export class LoginThrottleService {
 }
 
 const digest = (text: string) => createHash('sha256').update(text).digest('base64url').slice(0, 22);
-const emailKey = (email: string) => `logbook:login-failures:email:${digest(email.toLowerCase())}`;
-const addressKey = (address: string) => `logbook:login-failures:address:${digest(address)}`;

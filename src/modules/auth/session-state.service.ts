@@ -2,7 +2,6 @@ import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs
 import { RedisService } from '../../redis/redis.service';
 import { SessionsRepository } from './sessions.repository';
 
-const CHANNEL = 'logbook:sessions:revoked';
 const MAX_ENTRIES = 100_000;
 /** A bound on how long a cached "live" answer is trusted, should a revocation message ever be missed. */
 const ENTRY_TTL_MS = 5 * 60_000;
@@ -25,6 +24,11 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
     private readonly redis: RedisService,
   ) {}
 
+  /** Where revocations are announced to the other instances of this deployment. */
+  private get channel(): string {
+    return `${this.redis.namespace}:sessions:revoked`;
+  }
+
   onModuleInit(): void {
     const subscriber = this.redis.subscriber();
     if (!subscriber) return;
@@ -32,7 +36,7 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
       // Messages may have been missed while disconnected: forget everything learnt before.
       this.clear();
       subscriber
-        .subscribe(CHANNEL, (message: string) => this.apply(message))
+        .subscribe(this.channel, (message: string) => this.apply(message))
         .then(() => (this.subscribed = true))
         .catch((error: Error) => this.redis.warn('session channel subscription failed', error));
     });
@@ -66,7 +70,7 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
     for (const message of messages) this.apply(message);
     if (!this.redis.client || !this.redis.ready) return;
     try {
-      await Promise.all(messages.map((message) => this.redis.client!.publish(CHANNEL, message)));
+      await Promise.all(messages.map((message) => this.redis.client!.publish(this.channel, message)));
     } catch (error) {
       this.logger.warn(`could not announce a revocation: ${(error as Error).message}`);
     }
