@@ -12,7 +12,7 @@ async function bootstrap(): Promise<void> {
   const stopDatabase = async () => database.embedded?.stop();
   try {
     settings.databaseUrl = database.url;
-    await migrateDatabase(database.url, logger);
+    await migrateDatabase(settings.databaseMigrationsUrl ?? database.url, logger);
     const app = await createApp(settings, { logger });
     await app.listen({ port: settings.port, host: settings.host });
     logger.info({ url: await app.getUrl() }, 'Logbook listening (API under /api/v1, docs at /docs)');

@@ -123,6 +123,14 @@ describe('the Logbook process on its embedded PostgreSQL', () => {
     expect(await running.exited).toBe(0);
   });
 
+  it('applies migrations through DATABASE_MIGRATIONS_URL when it is set (a pooler stands at DATABASE_URL)', async () => {
+    const { ready } = spawnLogbook({
+      DATABASE_URL: process.env.TEST_DATABASE_URL!,
+      DATABASE_MIGRATIONS_URL: 'postgres://nobody@127.0.0.1:1/unreachable',
+    });
+    await expect(ready).rejects.toThrow(/exited with 1 before listening[\s\S]*start-up failed/);
+  });
+
   it.each([
     ['PORT', 'not-a-port'],
     ['LOG_LEVEL', 'shouting'],

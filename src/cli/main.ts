@@ -54,7 +54,7 @@ async function main(argv: string[]): Promise<number> {
   const database = await openDatabaseServer(settings, logger);
   try {
     settings.databaseUrl = database.url;
-    await migrateDatabase(database.url, logger);
+    await migrateDatabase(settings.databaseMigrationsUrl ?? database.url, logger);
     settings.deploymentId = await readDeploymentId(database.url);
     const app = await NestFactory.createApplicationContext(AppModule.forRoot(settings), {
       logger: new PinoNestLogger(logger),

@@ -23,6 +23,7 @@ describe('loadSettings', () => {
       host: '0.0.0.0',
       databaseUrl: undefined,
       databasePoolSize: 10,
+      databaseMigrationsUrl: undefined,
       embeddedPgDir: '/srv/logbook/.data/pg',
       redisUrl: undefined,
       jwtSecret: undefined,
@@ -48,6 +49,7 @@ describe('loadSettings', () => {
     const settings = load({
       PORT: '8080',
       DATABASE_URL: 'postgres://u:p@db:5432/logbook',
+      DATABASE_MIGRATIONS_URL: 'postgres://u:p@db-direct:5432/logbook',
       EMBEDDED_PG_DIR: '/var/lib/logbook',
       REDIS_URL: 'redis://cache:6379',
       JWT_ACCESS_TTL: '90s',
@@ -64,6 +66,7 @@ describe('loadSettings', () => {
     expect(settings).toMatchObject({
       port: 8080,
       databaseUrl: 'postgres://u:p@db:5432/logbook',
+      databaseMigrationsUrl: 'postgres://u:p@db-direct:5432/logbook',
       embeddedPgDir: '/var/lib/logbook',
       redisUrl: 'redis://cache:6379',
       jwtAccessTtlSeconds: 90,
@@ -86,6 +89,7 @@ describe('loadSettings', () => {
     ['PORT', 'abc'],
     ['PORT', '70000'],
     ['DATABASE_URL', 'mysql://x/y'],
+    ['DATABASE_MIGRATIONS_URL', 'http://x/y'],
     ['REDIS_URL', 'not a url'],
     ['JWT_ACCESS_TTL', '15 minutes'],
     ['JWT_REFRESH_TTL', '0'],

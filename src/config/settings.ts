@@ -15,6 +15,11 @@ export class Settings {
   /** Unset: an embedded PostgreSQL is started under {@link embeddedPgDir}. */
   databaseUrl?: string;
   databasePoolSize: number;
+  /**
+   * Where migrations run, when DATABASE_URL goes through a pooler in transaction mode (migrations hold a
+   * session-level advisory lock). Unset: DATABASE_URL.
+   */
+  databaseMigrationsUrl?: string;
   embeddedPgDir: string;
   /** Unset: the cache lives in process memory. */
   redisUrl?: string;
@@ -71,6 +76,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     host: read.string('HOST') ?? '0.0.0.0',
     databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, 1, 500),
+    databaseMigrationsUrl: read.url('DATABASE_MIGRATIONS_URL', ['postgres:', 'postgresql:']),
     embeddedPgDir: resolve(cwd, read.string('EMBEDDED_PG_DIR') ?? '.data/pg'),
     redisUrl: read.url('REDIS_URL', ['redis:', 'rediss:']),
     jwtSecret: read.string('JWT_SECRET'),
