@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { CursorPosition } from '../../common/pagination/cursor';
 import { Paging } from '../../common/pagination/paging';
+import type { ReadDb } from '../../database/read-replicas';
 import { Tx } from '../../database/transactions';
 import { AuditAction, AuditedEntity, AuditLog } from './audit-log.entity';
 
@@ -73,8 +74,8 @@ export class AuditLogRepository {
     );
   }
 
-  findById(id: number): Promise<AuditLog | null> {
-    return this.repository.findOneBy({ id });
+  findById(id: number, db: ReadDb = this.repository.manager): Promise<AuditLog | null> {
+    return db.getRepository(AuditLog).findOneBy({ id });
   }
 
   /** A page of entries; one row more than `paging.limit` when more follow. Total only in offset mode. */
@@ -83,9 +84,10 @@ export class AuditLogRepository {
     sortBy: AuditSortBy,
     order: 'ASC' | 'DESC',
     paging: Paging,
+    db: ReadDb = this.repository.manager,
   ): Promise<{ rows: AuditLog[]; total: number | null }> {
     const column = AUDIT_SORT_COLUMNS[sortBy];
-    const query = this.repository.createQueryBuilder('a');
+    const query = db.getRepository(AuditLog).createQueryBuilder('a');
     if (filters.action) query.andWhere('a.action = :action', { action: filters.action });
     if (filters.entityType) query.andWhere('a.entity_type = :entityType', { entityType: filters.entityType });
     if (filters.entityId) query.andWhere('a.entity_id = :entityId', { entityId: filters.entityId });
@@ -107,8 +109,9 @@ export class AuditLogRepository {
    * Re-hashes the whole chain in id order, in one consistent snapshot: each entry must hash to its `hash` and name
    * the previous entry's hash, and the chain head must name the last entry.
    */
-  async verifyChain(): Promise<AuditChainCheck> {
-    return this.repository.manager.transaction('REPEATABLE READ', async (tx) => {
+  async verifyChain(db: ReadDb = this.repository.manager): Promise<AuditChainCheck> {
+    // A read-only snapshot, which a replica can take as well as the primary.
+    return db.transaction('REPEATABLE READ', async (tx) => {
       let expectedPrev = GENESIS_HASH;
       let lastId = 0;
       let checked = 0;
