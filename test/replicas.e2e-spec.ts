@@ -158,8 +158,9 @@ describe('read replicas (DATABASE_REPLICA_URLS)', () => {
 
   afterAll(async () => {
     await resumeReplay().catch(() => undefined);
-    await app?.close();
+    // The proxy first: a connection it froze would hold the app's pool open.
     await proxy?.cut();
+    await app?.close();
     await replica?.stop();
     await primary?.stop();
     if (root) rmSync(root, { recursive: true, force: true });
