@@ -5,11 +5,24 @@ import { SnakeNamingStrategy } from './src/database/snake-naming.strategy';
 /**
  * The one TypeORM configuration, used by the app, the tests and the TypeORM CLI.
  * Schema changes are migrations only: `synchronize` stays off everywhere.
+ *
+ * With `replicaUrls`, TypeORM's replication: a pool for the primary and one per replica. Its default mode stays
+ * `master`: TypeORM would otherwise send every find and query builder outside a transaction to a random replica,
+ * sign-in and session lookups included, however far behind. The reads that may use a replica choose one through
+ * ConsistentReads (src/database/consistent-reads.ts), which knows how far each has replayed.
  */
-export function dataSourceOptions(url: string, poolSize = 10): DataSourceOptions {
+export function dataSourceOptions(url: string, poolSize = 10, replicaUrls: string[] = []): DataSourceOptions {
   return {
     type: 'postgres',
-    url,
+    ...(replicaUrls.length
+      ? {
+          replication: {
+            master: { url },
+            slaves: replicaUrls.map((replica) => ({ url: replica })),
+            defaultMode: 'master',
+          },
+        }
+      : { url }),
     namingStrategy: new SnakeNamingStrategy(),
     entities: [join(__dirname, 'src/**/*.entity.{ts,js}')],
     migrations: [join(__dirname, 'src/database/migrations/*.{ts,js}')],

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadSettings, SettingsError } from './settings';
 
+const PRIMARY = 'postgres://u:p@db:5432/logbook';
 const load = (env: Record<string, string>) => loadSettings(env, { envFile: false, cwd: '/srv/logbook' });
 
 function problemsOf(env: Record<string, string>): string[] {
@@ -22,6 +23,7 @@ describe('loadSettings', () => {
       port: 3000,
       host: '0.0.0.0',
       databaseUrl: undefined,
+      databaseReplicaUrls: [],
       databasePoolSize: 10,
       databaseMigrationsUrl: undefined,
       embeddedPgDir: '/srv/logbook/.data/pg',
@@ -119,6 +121,41 @@ describe('loadSettings', () => {
 
   it('never echoes a URL, which may hold a password', () => {
     expect(problemsOf({ DATABASE_URL: 'mysql://user:hunter2@db/x' })[0]).not.toContain('hunter2');
+    const [problem] = problemsOf({
+      DATABASE_URL: PRIMARY,
+      DATABASE_REPLICA_URLS: 'postgres://u:hunter2@r1/logbook, mysql://u:hunter3@r2/logbook',
+    });
+    expect(problem).toMatch(/^DATABASE_REPLICA_URLS .*entry 2 of 2/);
+    expect(problem).not.toMatch(/hunter|r1|r2/);
+  });
+
+  it('reads DATABASE_REPLICA_URLS as a comma-separated list of PostgreSQL URLs', () => {
+    const replicas = ['postgres://u:p@r1:5432/logbook', 'postgresql://u:p@r2/logbook?sslmode=require'];
+    expect(
+      load({ DATABASE_URL: PRIMARY, DATABASE_REPLICA_URLS: ` ${replicas[0]} ,${replicas[1]}` }).databaseReplicaUrls,
+    ).toEqual(replicas);
+    expect(load({ DATABASE_URL: PRIMARY, DATABASE_REPLICA_URLS: ' ' }).databaseReplicaUrls).toEqual([]);
+  });
+
+  it.each([
+    ['an empty entry', `${PRIMARY},,postgres://r2/logbook`],
+    ['an entry that is no URL', 'r1:5432'],
+    ['another scheme', 'redis://r1:6379'],
+  ])('stops on DATABASE_REPLICA_URLS with %s', (_case, value) => {
+    expect(problemsOf({ DATABASE_URL: PRIMARY, DATABASE_REPLICA_URLS: value })).toEqual([
+      expect.stringMatching(
+        /^DATABASE_REPLICA_URLS must be a comma-separated list of URLs starting with postgres:\/\//,
+      ),
+    ]);
+  });
+
+  it('needs DATABASE_URL for replicas, and not the primary among them', () => {
+    expect(problemsOf({ DATABASE_REPLICA_URLS: 'postgres://r1/logbook' })).toEqual([
+      'DATABASE_REPLICA_URLS needs DATABASE_URL (the primary the replicas follow)',
+    ]);
+    expect(problemsOf({ DATABASE_URL: PRIMARY, DATABASE_REPLICA_URLS: `postgres://r1/logbook,${PRIMARY}` })).toEqual([
+      'DATABASE_REPLICA_URLS must not list DATABASE_URL itself',
+    ]);
   });
 
   it('requires JWT_SECRET in production', () => {

@@ -14,6 +14,8 @@ export class Settings {
   host: string;
   /** Unset: an embedded PostgreSQL is started under {@link embeddedPgDir}. */
   databaseUrl?: string;
+  /** Streaming replicas of {@link databaseUrl} that may answer reads (see src/database/read-replicas.ts); empty: none. */
+  databaseReplicaUrls: string[];
   databasePoolSize: number;
   /**
    * Where migrations run, when DATABASE_URL goes through a pooler in transaction mode (migrations hold a
@@ -60,6 +62,7 @@ type Env = Record<string, string | undefined>;
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2 };
+const POSTGRES_PROTOCOLS = ['postgres:', 'postgresql:'];
 
 /** Reads the settings from `env`, with `.env` (in `cwd`) filling what `env` lacks. Throws a {@link SettingsError} naming every bad value. */
 export function loadSettings(env: Env, options: { cwd?: string; envFile?: string | false } = {}): Settings {
@@ -74,7 +77,8 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     nodeEnv: read.oneOf('NODE_ENV', NODE_ENVS, 'development'),
     port: read.integer('PORT', 3000, 0, 65535),
     host: read.string('HOST') ?? '0.0.0.0',
-    databaseUrl: read.url('DATABASE_URL', ['postgres:', 'postgresql:']),
+    databaseUrl: read.url('DATABASE_URL', POSTGRES_PROTOCOLS),
+    databaseReplicaUrls: read.urls('DATABASE_REPLICA_URLS', POSTGRES_PROTOCOLS),
     databasePoolSize: read.integer('DATABASE_POOL_SIZE', 10, 1, 500),
     databaseMigrationsUrl: read.url('DATABASE_MIGRATIONS_URL', ['postgres:', 'postgresql:']),
     embeddedPgDir: resolve(cwd, read.string('EMBEDDED_PG_DIR') ?? '.data/pg'),
@@ -98,6 +102,12 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
+  }
+  if (settings.databaseReplicaUrls.length && !settings.databaseUrl) {
+    problems.push('DATABASE_REPLICA_URLS needs DATABASE_URL (the primary the replicas follow)');
+  }
+  if (settings.databaseUrl && settings.databaseReplicaUrls.includes(settings.databaseUrl)) {
+    problems.push('DATABASE_REPLICA_URLS must not list DATABASE_URL itself');
   }
   if (settings.jwtSecret !== undefined && Buffer.byteLength(settings.jwtSecret) < 32) {
     problems.push('JWT_SECRET must be at least 32 bytes long');
@@ -151,6 +161,23 @@ class Reader {
       // reported below
     }
     return this.fail(name, '<hidden>', `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, undefined);
+  }
+
+  /** A comma-separated list of URLs. A bad entry is named by its position: URLs may hold passwords. */
+  urls(name: string, protocols: string[]): string[] {
+    const raw = this.string(name);
+    if (raw === undefined) return [];
+    const entries = raw.split(',').map((entry) => entry.trim());
+    const bad = entries.findIndex((entry) => {
+      try {
+        return !protocols.includes(new URL(entry).protocol);
+      } catch {
+        return true;
+      }
+    });
+    if (bad === -1) return entries;
+    const expected = `a comma-separated list of URLs starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+    return this.fail(name, `<hidden>, entry ${bad + 1} of ${entries.length}`, expected, []);
   }
 
   /** `90`, `90s`, `15m`, `12h`, `7d`: a whole number of seconds. */

@@ -4,6 +4,8 @@ import { AuthUser } from '../../common/auth/auth-user';
 import { SerializedPage } from '../../common/http/api-result';
 import { AppCache } from '../../cache/app-cache.service';
 import { Settings } from '../../config/settings';
+import { ConsistentReads, WriteScope } from '../../database/consistent-reads';
+import type { WalPosition } from '../../database/wal-position';
 
 /** A page is kept as the JSON text it is sent as: a hit is neither parsed into objects nor serialized again. */
 interface Entry extends SerializedPage {
@@ -15,6 +17,11 @@ export interface CacheSlot {
   key: string;
   generation?: string;
   page?: SerializedPage;
+  /**
+   * On a miss: the WAL position the database read must see (ConsistentReads.readAt), at least that of the write
+   * that made the generation, so that a lagging replica cannot fill the new generation with a page from before it.
+   */
+  readAfter?: WalPosition;
 }
 
 /** Generation keys outlive every list entry, so a missing one means "unknown": never serve against it. */
@@ -31,6 +38,7 @@ export class ActivityListCache {
   constructor(
     private readonly cache: AppCache,
     private readonly settings: Settings,
+    private readonly reads: ConsistentReads,
   ) {}
 
   /**
@@ -45,15 +53,17 @@ export class ActivityListCache {
       fresh ? undefined : this.cache.get<Entry>(key),
       this.cache.get<string>(scopeKey),
     ]);
+    if (entry && generation && entry.generation === generation) {
+      return { key, generation, page: { data: entry.data, meta: entry.meta } };
+    }
+    // Read after the generation: a write records its position before it makes a new generation (invalidate).
+    const readAfter = await this.reads.required([activityWriteScope(caller)]);
     if (!generation) {
       const started = randomUUID();
       await this.cache.set(scopeKey, started, GENERATION_TTL_MS);
-      return { key, generation: started };
+      return { key, generation: started, readAfter };
     }
-    if (entry && entry.generation === generation) {
-      return { key, generation, page: { data: entry.data, meta: entry.meta } };
-    }
-    return { key, generation };
+    return { key, generation, readAfter };
   }
 
   /** Keeps a page read from the database in the slot its lookup found. */
@@ -66,8 +76,12 @@ export class ActivityListCache {
     );
   }
 
-  /** After a write to an activity of `ownerId`: the owner's lists and every ADMIN list are stale. */
+  /**
+   * After a write to an activity of `ownerId`: the owner's lists and every ADMIN list are stale. The write's
+   * position is recorded for both first, so that the reads that fill the new generations see it.
+   */
   async invalidate(ownerId: number): Promise<void> {
+    await this.reads.record([WriteScope.user(ownerId), WriteScope.activities]);
     await Promise.all([
       this.cache.set(generationKey(String(ownerId)), randomUUID(), GENERATION_TTL_MS),
       this.cache.set(generationKey(EVERYONE), randomUUID(), GENERATION_TTL_MS),
@@ -85,6 +99,14 @@ export class ActivityListCache {
 }
 
 const generationKey = (scope: string) => `activities:generation:${scope}`;
+
+/**
+ * Whose writes a caller's activity reads must see: an ADMIN reads everyone's activities, so every activity write;
+ * anyone else its own, which it or an ADMIN changed. The same scopes as the cache's generations.
+ */
+export function activityWriteScope(caller: AuthUser): string {
+  return caller.role === 'ADMIN' ? WriteScope.activities : WriteScope.user(caller.id);
+}
 
 /** JSON with object keys sorted, so equal queries make equal keys. */
 export function stableJson(value: unknown): string {

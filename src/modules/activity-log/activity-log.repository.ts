@@ -5,6 +5,7 @@ import { types, type PoolClient } from 'pg';
 import QueryStream from 'pg-query-stream';
 import { Repository } from 'typeorm';
 import { Paging } from '../../common/pagination/paging';
+import type { ReadDb } from '../../database/read-replicas';
 import { arrayLiteral, likePattern, preparedQuery, returnedRows } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 import { EXPORT_COLUMNS } from './activity-export';
@@ -176,9 +177,13 @@ export class ActivityLogRepository {
 
   private limits?: [keyof NewActivity, number][];
 
-  /** A live (or, with `withDeleted`, any) activity by id. */
-  findById(id: number, options: { withDeleted?: boolean; tx?: Tx; lock?: boolean } = {}): Promise<ActivityLog | null> {
-    const query = (options.tx ? options.tx.getRepository(ActivityLog) : this.repository)
+  /** A live (or, with `withDeleted`, any) activity by id, in the transaction `tx` or where `db` reads. */
+  findById(
+    id: number,
+    options: { withDeleted?: boolean; tx?: Tx; db?: ReadDb; lock?: boolean } = {},
+  ): Promise<ActivityLog | null> {
+    const manager = options.tx ?? options.db;
+    const query = (manager ? manager.getRepository(ActivityLog) : this.repository)
       .createQueryBuilder('a')
       .where('a.id = :id', { id });
     if (!options.withDeleted) query.andWhere('a.deleted_at IS NULL');
@@ -211,6 +216,7 @@ export class ActivityLogRepository {
     filters: ActivityFilters,
     order: ActivityOrder,
     paging: Paging,
+    db: ReadDb = this.repository.manager,
   ): Promise<{ rows: ActivityLog[]; total: number | null }> {
     const where = new SqlWhere();
     this.addFilters(where, filters);
@@ -229,7 +235,8 @@ export class ActivityLogRepository {
     }
     const offset = paging.after ? 0 : ((paging.page ?? 1) - 1) * paging.limit;
     const total = paging.after ? '' : `(${count}) AS total_count, `;
-    const raw = await this.prepared<Record<string, unknown>>(
+    const raw = await preparedQuery<Record<string, unknown>>(
+      db,
       `SELECT ${total}a.* FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction} LIMIT $${where.values.length + 1} OFFSET $${where.values.length + 2}`,
       [...where.values, paging.limit + 1, offset],
     );
@@ -238,12 +245,8 @@ export class ActivityLogRepository {
     if (raw.length) return { rows, total: Number(raw[0].total_count) };
     // No row to carry the total: none match at all, or the page is past the end (count them then).
     if (offset === 0) return { rows, total: 0 };
-    const [{ count: counted }] = await this.prepared<{ count: string }>(count, where.values);
+    const [{ count: counted }] = await preparedQuery<{ count: string }>(db, count, where.values);
     return { rows, total: Number(counted) };
-  }
-
-  private prepared<T extends object>(text: string, values: unknown[]): Promise<T[]> {
-    return preparedQuery<T>(this.repository.manager, text, values);
   }
 
   private addFilters(where: SqlWhere, filters: ActivityFilters): void {
@@ -265,19 +268,17 @@ export class ActivityLogRepository {
 
   /**
    * The whole filtered, ordered result for an export, as a stream of `ActivityExportRow`s (see activity-export.ts),
-   * read through a server-side cursor in batches on a connection of its own, which goes back to the pool when the
-   * stream ends, fails or is destroyed. The next batch is read only as the stream's reader takes rows.
+   * read through a server-side cursor in batches on `client`, a connection of its own that the caller releases when
+   * the stream ends, fails or is destroyed (ConsistentReads.stream). The next batch is read only as the stream's
+   * reader takes rows.
    */
-  async stream(filters: ActivityFilters, order: ActivityOrder): Promise<Readable> {
+  stream(filters: ActivityFilters, order: ActivityOrder, client: PoolClient): Readable {
     const where = new SqlWhere();
     this.addFilters(where, filters);
     const column = `a.${ACTIVITY_SORT_COLUMNS[order.field]}`;
     const sql = `SELECT ${EXPORT_COLUMNS.map((name) => `a.${name}`).join(', ')} FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
-    const params = where.values;
-    const runner = this.repository.manager.connection.createQueryRunner('slave');
-    const client = (await runner.connect()) as PoolClient;
-    const rows = client.query(
-      new QueryStream(sql, params, {
+    return client.query(
+      new QueryStream(sql, where.values, {
         // Rows as arrays of PostgreSQL's text: the export writes text, so parsing every time into a Date and every
         // jsonb through JSON.parse (and an entity of them) would only be undone by the encoder, at a cost per row.
         rowMode: 'array',
@@ -288,16 +289,6 @@ export class ActivityLogRepository {
         batchSize: 500,
       }),
     );
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      void runner.release();
-    };
-    rows.once('close', release);
-    rows.once('error', release);
-    rows.once('end', release);
-    return rows;
   }
 
   /** Maps a raw row (snake_case columns) to the entity, as TypeORM would. */

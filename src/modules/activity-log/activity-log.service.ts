@@ -8,10 +8,11 @@ import { ApiResult } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
 import { pageMeta, pagingFrom } from '../../common/pagination/paging';
 import { parseBound, timeWindow } from '../../common/pagination/time-window';
+import { ConsistentReads } from '../../database/consistent-reads';
 import { Transactions } from '../../database/transactions';
 import { AuditLogService } from '../audit-log/audit-log.service';
 import { exportEncoder } from './activity-export';
-import { ActivityListCache, stableJson } from './activity-list-cache.service';
+import { ActivityListCache, activityWriteScope, stableJson } from './activity-list-cache.service';
 import { ActivityLog } from './activity-log.entity';
 import { ActivityFilters, ActivityLogRepository, ActivityOrder, NewActivity } from './activity-log.repository';
 import { canChangeStatus, parseStatus } from './activity-status';
@@ -32,6 +33,7 @@ export class ActivityLogService {
     private readonly audit: AuditLogService,
     private readonly cache: ActivityListCache,
     private readonly cursors: CursorCodec,
+    private readonly reads: ConsistentReads,
   ) {}
 
   /** One activity, or the batch's, stored in one transaction; a repeated Idempotency-Key replays the first answer. */
@@ -91,7 +93,9 @@ export class ActivityLogService {
     const cached = await this.cache.lookup(caller, cacheKey, RequestContextStore.current()?.noCache ?? false);
     if (cached.page)
       return ApiResult.serializedPage<ActivityResponseDto>(cached.page).withHeaders({ 'X-Cache': 'HIT' });
-    const { rows, total } = await this.activities.list(filters, order, paging);
+    const { rows, total } = await this.reads.readAt(cached.readAfter ?? 0n, (db) =>
+      this.activities.list(filters, order, paging, db),
+    );
     const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (row) => ({
       value: sortValue(row, order),
       id: row.id,
@@ -103,7 +107,10 @@ export class ActivityLogService {
   }
 
   async get(caller: AuthUser, id: number): Promise<ActivityResponseDto> {
-    const activity = await this.activities.findById(id, { withDeleted: true });
+    const activity = await this.reads.read(
+      (db) => this.activities.findById(id, { withDeleted: true, db }),
+      [activityWriteScope(caller)],
+    );
     return toActivityResponse(this.visible(caller, activity, id));
   }
 
@@ -181,7 +188,11 @@ export class ActivityLogService {
   /** The whole filtered list as a streamed download, read from the database in batches as the client takes it. */
   async export(caller: AuthUser, query: ActivityExportQueryDto): Promise<StreamableFile> {
     const format = query.format ?? 'csv';
-    const rows = await this.activities.stream(this.filtersFor(caller, query), orderOf(query));
+    const filters = this.filtersFor(caller, query);
+    const rows = await this.reads.stream(
+      (client) => this.activities.stream(filters, orderOf(query), client),
+      [activityWriteScope(caller)],
+    );
     const body = pipeline(rows, exportEncoder(format), () => undefined);
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     return new StreamableFile(body, {

@@ -3,6 +3,7 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { Repository } from 'typeorm';
 import { CursorPosition } from '../../common/pagination/cursor';
 import { Paging } from '../../common/pagination/paging';
+import type { ReadDb } from '../../database/read-replicas';
 import { Tx } from '../../database/transactions';
 import { AuditAction, AuditedEntity, AuditLog } from './audit-log.entity';
 
@@ -73,8 +74,8 @@ export class AuditLogRepository {
     );
   }
 
-  findById(id: number): Promise<AuditLog | null> {
-    return this.repository.findOneBy({ id });
+  findById(id: number, db: ReadDb = this.repository.manager): Promise<AuditLog | null> {
+    return db.getRepository(AuditLog).findOneBy({ id });
   }
 
   /** A page of entries; one row more than `paging.limit` when more follow. Total only in offset mode. */
@@ -83,9 +84,10 @@ export class AuditLogRepository {
     sortBy: AuditSortBy,
     order: 'ASC' | 'DESC',
     paging: Paging,
+    db: ReadDb = this.repository.manager,
   ): Promise<{ rows: AuditLog[]; total: number | null }> {
     const column = AUDIT_SORT_COLUMNS[sortBy];
-    const query = this.repository.createQueryBuilder('a');
+    const query = db.getRepository(AuditLog).createQueryBuilder('a');
     if (filters.action) query.andWhere('a.action = :action', { action: filters.action });
     if (filters.entityType) query.andWhere('a.entity_type = :entityType', { entityType: filters.entityType });
     if (filters.entityId) query.andWhere('a.entity_id = :entityId', { entityId: filters.entityId });
@@ -104,16 +106,14 @@ export class AuditLogRepository {
   }
 
   /**
-   * Re-hashes the whole chain in id order, in one consistent snapshot: each entry must hash to its `hash` and name
-   * the previous entry's hash, and the chain head must name the last entry.
-   */
-  /**
-   * Re-hashes the kept chain: from the base (the last entry removed by retention, or the genesis) to the head.
-   * A base other than the genesis must be the one its RETENTION entry recorded, so that moving the base cannot
+   * Re-hashes the kept chain in id order, in one consistent snapshot: each entry must hash to its `hash` and name
+   * the previous entry's hash, and the chain head must name the last entry. The kept chain runs from the base (the
+   * last entry removed by retention, or the genesis) to the head. A base other than the genesis must be the one its RETENTION entry recorded, so that moving the base cannot
    * hide removed entries.
    */
-  async verifyChain(): Promise<AuditChainCheck> {
-    return this.repository.manager.transaction('REPEATABLE READ', async (tx) => {
+  async verifyChain(db: ReadDb = this.repository.manager): Promise<AuditChainCheck> {
+    // A read-only snapshot, which a replica can take as well as the primary.
+    return db.transaction('REPEATABLE READ', async (tx) => {
       const [head] = await tx.query<{ last_id: string; last_hash: string; base_id: string; base_hash: string }[]>(
         'SELECT last_id, last_hash, base_id, base_hash FROM audit_chain_head WHERE id = 1',
       );

@@ -5,6 +5,7 @@ import { AppException } from '../../common/http/app.exception';
 import { ApiResult } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
 import { pageMeta, pagingFrom } from '../../common/pagination/paging';
+import { ConsistentReads } from '../../database/consistent-reads';
 import { Tx } from '../../database/transactions';
 import { AuditAction, AuditedEntity, AuditLog } from './audit-log.entity';
 import { AuditChainCheck, AuditLogRepository } from './audit-log.repository';
@@ -38,6 +39,7 @@ export class AuditLogService {
   constructor(
     private readonly repository: AuditLogRepository,
     private readonly cursors: CursorCodec,
+    private readonly reads: ConsistentReads,
   ) {}
 
   async record(tx: Tx, record: AuditRecord): Promise<void> {
@@ -63,7 +65,7 @@ export class AuditLogService {
     const filters = query.filters();
     const scope = cursorScope('audit-logs', { ...filters, sortBy, order });
     const paging = pagingFrom(query, this.cursors, scope);
-    const { rows, total } = await this.repository.list(filters, sortBy, order, paging);
+    const { rows, total } = await this.reads.read((db) => this.repository.list(filters, sortBy, order, paging, db));
     const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (row) => ({
       value: sortValue(row, sortBy),
       id: row.id,
@@ -72,13 +74,13 @@ export class AuditLogService {
   }
 
   async get(id: number): Promise<AuditLogResponseDto> {
-    const entry = await this.repository.findById(id);
+    const entry = await this.reads.read((db) => this.repository.findById(id, db));
     if (!entry) throw new AppException(HttpStatus.NOT_FOUND, 'auditLogNotFound', { id });
     return toAuditLogResponse(entry);
   }
 
   verify(): Promise<AuditChainCheck> {
-    return this.repository.verifyChain();
+    return this.reads.read((db) => this.repository.verifyChain(db));
   }
 }
 

@@ -4,6 +4,7 @@ import { AuthUser } from '../../common/auth/auth-user';
 import { RequestContextStore } from '../../common/context/request-context';
 import { AppException } from '../../common/http/app.exception';
 import { Settings } from '../../config/settings';
+import { ConsistentReads, WriteScope } from '../../database/consistent-reads';
 import { Transactions, Tx } from '../../database/transactions';
 import { AuditLogService, REDACTED } from '../audit-log/audit-log.service';
 import { toUserResponse } from '../users/dto/user-response.dto';
@@ -29,12 +30,13 @@ export class AuthService {
     private readonly passwords: PasswordHasher,
     private readonly throttle: LoginThrottleService,
     private readonly audit: AuditLogService,
+    private readonly reads: ConsistentReads,
   ) {}
 
   async register(dto: RegisterDto): Promise<AuthResponseDto> {
     if (!this.settings.allowRegistration) throw new AppException(HttpStatus.FORBIDDEN, 'registrationClosed');
     const passwordHash = await this.passwords.hash(dto.password);
-    return this.transactions.run(async (tx) => {
+    const response = await this.transactions.run(async (tx) => {
       const user = await this.users.create(
         tx,
         { email: dto.email, name: dto.name, role: 'PARTICIPANT', passwordHash },
@@ -42,6 +44,9 @@ export class AuthService {
       );
       return this.startSession(tx, user);
     });
+    // Signed in by this request, not before it: its reads must see its account (read-your-writes).
+    await this.reads.record([WriteScope.user(response.user.id)]);
+    return response;
   }
 
   async login(dto: LoginDto): Promise<AuthResponseDto> {
@@ -68,7 +73,7 @@ export class AuthService {
       throw new AppException(HttpStatus.UNAUTHORIZED, 'invalidCredentials');
     }
     await this.throttle.reset(dto.email);
-    return this.transactions.run(async (tx) => {
+    const response = await this.transactions.run(async (tx) => {
       await this.audit.record(tx, {
         action: 'LOGIN_SUCCESS',
         entityType: 'Auth',
@@ -77,6 +82,8 @@ export class AuthService {
       });
       return this.startSession(tx, user);
     });
+    await this.reads.record([WriteScope.user(user.id)]);
+    return response;
   }
 
   /** A new pair for a refresh token, which is spent. Presenting a spent one ends its login (theft is assumed). */

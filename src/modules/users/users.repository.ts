@@ -1,8 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
-import { Repository } from 'typeorm';
+import { EntityManager, Repository } from 'typeorm';
 import { Role } from '../../common/auth/auth-user';
 import { Paging } from '../../common/pagination/paging';
+import type { ReadDb } from '../../database/read-replicas';
 import { likePattern } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 import { User } from './user.entity';
@@ -18,9 +19,12 @@ export interface UserFilters {
 export class UsersRepository {
   constructor(@InjectRepository(User) private readonly repository: Repository<User>) {}
 
-  /** Inside a transaction, pass it: a second connection taken while one is held can starve the pool. */
-  findById(id: number, options: { withDeleted?: boolean; tx?: Tx } = {}): Promise<User | null> {
-    return this.on(options.tx).findOne({ where: { id }, withDeleted: options.withDeleted ?? false });
+  /**
+   * Inside a transaction, pass it: a second connection taken while one is held can starve the pool. `db`: where a
+   * read that may use a replica runs.
+   */
+  findById(id: number, options: { withDeleted?: boolean; tx?: Tx; db?: ReadDb } = {}): Promise<User | null> {
+    return this.on(options.tx ?? options.db).findOne({ where: { id }, withDeleted: options.withDeleted ?? false });
   }
 
   /** By lower-cased email, deleted users included (their email stays taken). */
@@ -28,8 +32,8 @@ export class UsersRepository {
     return this.on(tx).findOne({ where: { email }, withDeleted: true });
   }
 
-  private on(tx?: Tx): Repository<User> {
-    return tx ? tx.getRepository(User) : this.repository;
+  private on(manager?: EntityManager): Repository<User> {
+    return manager ? manager.getRepository(User) : this.repository;
   }
 
   async insert(tx: Tx, user: Pick<User, 'email' | 'name' | 'role' | 'passwordHash'>): Promise<User> {
@@ -62,8 +66,12 @@ export class UsersRepository {
   }
 
   /** A page of users by id; one row more than `paging.limit` when more follow. Total only in offset mode. */
-  async list(filters: UserFilters, paging: Paging): Promise<{ rows: User[]; total: number | null }> {
-    const query = this.repository.createQueryBuilder('u');
+  async list(
+    filters: UserFilters,
+    paging: Paging,
+    db: ReadDb = this.repository.manager,
+  ): Promise<{ rows: User[]; total: number | null }> {
+    const query = db.getRepository(User).createQueryBuilder('u');
     if (filters.includeDeleted) query.withDeleted();
     if (filters.role) query.andWhere('u.role = :role', { role: filters.role });
     if (filters.q) query.andWhere('(u.email ILIKE :q OR u.name ILIKE :q)', { q: likePattern(filters.q) });

@@ -4,6 +4,7 @@ import { AppException } from '../../common/http/app.exception';
 import { ApiResult } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
 import { pageMeta, pagingFrom } from '../../common/pagination/paging';
+import { ConsistentReads } from '../../database/consistent-reads';
 import { Transactions, Tx } from '../../database/transactions';
 import { AuditActor, AuditLogService, changedFields, REDACTED } from '../audit-log/audit-log.service';
 import { SessionStateService } from '../auth/session-state.service';
@@ -26,6 +27,7 @@ export class UsersService {
     private readonly sessions: SessionsRepository,
     private readonly sessionState: SessionStateService,
     private readonly cursors: CursorCodec,
+    private readonly reads: ConsistentReads,
   ) {}
 
   /**
@@ -66,7 +68,7 @@ export class UsersService {
     const filters = { role: query.role, q: query.q, includeDeleted: query.includeDeleted ?? false };
     const scope = cursorScope('users', filters);
     const paging = pagingFrom(query, this.cursors, scope);
-    const { rows, total } = await this.users.list(filters, paging);
+    const { rows, total } = await this.reads.read((db) => this.users.list(filters, paging, db));
     const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (user) => ({
       value: null,
       id: user.id,
@@ -77,7 +79,7 @@ export class UsersService {
   /** An ADMIN may read anyone; others only themselves. A deleted user reads as 404. */
   async get(caller: AuthUser, id: number): Promise<UserResponseDto> {
     if (caller.role !== 'ADMIN' && caller.id !== id) throw new AppException(HttpStatus.FORBIDDEN, 'forbidden');
-    const user = await this.users.findById(id);
+    const user = await this.reads.read((db) => this.users.findById(id, { db }));
     if (!user) throw notFound(id);
     return toUserResponse(user);
   }
