@@ -57,12 +57,16 @@ describe('users', () => {
 
     it('reads every user once by cursor, in id order, and refuses forged or foreign cursors', async () => {
       await Promise.all([createUser(), createUser(), createUser(), createUser()]);
-      const offset = await http('/api/v1/users?limit=100', { token: admin.accessToken });
+      // Deleted users too: other files delete and restore users meanwhile, which would move the live ones between
+      // the offset read and the cursor walk. Users registered meanwhile come last (ids ascend), past the offset page.
+      const offset = await http('/api/v1/users?limit=100&includeDeleted=true', { token: admin.accessToken });
       const ids: number[] = [];
       let cursor: string | null = null;
       let pages = 0;
       do {
-        const query: string = cursor ? `limit=3&cursor=${encodeURIComponent(cursor)}` : 'limit=3';
+        const query: string = cursor
+          ? `limit=3&includeDeleted=true&cursor=${encodeURIComponent(cursor)}`
+          : 'limit=3&includeDeleted=true';
         const page = await http(`/api/v1/users?${query}`, { token: admin.accessToken });
         expect(page.status).toBe(200);
         ids.push(...page.body.data.map((user: { id: number }) => user.id));
