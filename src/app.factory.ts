@@ -1,18 +1,25 @@
 import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
-import { HttpStatus, Type } from '@nestjs/common';
+import { HttpException, HttpStatus, Type } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { FastifyAdapter, NestFastifyApplication } from '@nestjs/platform-fastify';
 import { OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { randomUUID } from 'node:crypto';
+import { STATUS_CODES } from 'node:http';
+import { isIP, Socket } from 'node:net';
 import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { RequestContextStore } from './common/context/request-context';
+import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { AppException } from './common/http/app.exception';
 import { API_PREFIX } from './common/http/envelope.interceptor';
+import { renderError } from './common/http/error-response';
 import { RateLimiter } from './common/http/rate-limit';
 import { requestIdFor } from './common/http/request-id';
+import { unstorableJson, wellFormedJson } from './common/http/storable-json';
 import { pickLanguage } from './common/i18n/language';
+import { statusMessage } from './common/i18n/messages';
 import { createLogger, PinoNestLogger } from './common/logging/logger';
 import { Settings } from './config/settings';
 import { buildOpenApiDocument } from './openapi/openapi-document';
@@ -73,6 +80,8 @@ async function createNestApp(
     requestIdHeader: false,
     return503OnClosing: true,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
+    frameworkErrors: badUrl,
+    clientErrorHandler: clientError,
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings, extraModules), adapter, {
     logger: new PinoNestLogger(logger),
@@ -143,9 +152,12 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
   const parseJson = fastify.getDefaultJsonParser('error', 'error');
   fastify.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit }, (request, body, done) => {
     if (body === '') return done(null, undefined);
-    void parseJson(request, body as string, (error, value) =>
-      error ? done(new AppException(HttpStatus.BAD_REQUEST, 'invalidJson'), undefined) : done(null, value),
-    );
+    void parseJson(request, body as string, (error, value) => {
+      if (error) return done(new AppException(HttpStatus.BAD_REQUEST, 'invalidJson'), undefined);
+      const unstorable = unstorableJson(value, 'body', body as string);
+      if (unstorable) return done(new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, [unstorable]));
+      done(null, wellFormedJson(value, body as string));
+    });
   });
 
   fastify.addHook('onRequest', (request, reply, done) => {
@@ -158,7 +170,7 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
     RequestContextStore.run(
       {
         requestId: request.id,
-        ipAddress: request.ip,
+        ipAddress: clientAddress(request),
         userAgent: userAgent ? userAgent.slice(0, 500) : null,
         language: pickLanguage(request.headers['accept-language']),
         noCache: /\bno-(cache|store)\b/i.test(request.headers['cache-control'] ?? ''),
@@ -181,4 +193,41 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
     );
     done();
   });
+}
+
+/** A path the router cannot take (malformed percent-encoding, a parameter over maxParamLength): 400 in the envelope. */
+function badUrl(error: FastifyError, request: FastifyRequest, reply: FastifyReply): void {
+  void reply.header('X-Request-Id', request.id);
+  const malformed = error.code === 'FST_ERR_BAD_URL' || error.code === 'FST_ERR_MAX_PARAM_LENGTH';
+  AllExceptionsFilter.reply(
+    malformed
+      ? new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, [
+          { field: 'path', message: 'path must be a well-formed URL with parameters of at most 500 characters' },
+        ])
+      : error,
+    request,
+    reply,
+  );
+}
+
+/** What Node's HTTP parser refuses before any route (headers over its limit, malformed HTTP, too slow), in the envelope. */
+function clientError(error: NodeJS.ErrnoException, socket: Socket): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  const status = error.code === 'HPE_HEADER_OVERFLOW' ? 431 : error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : 400;
+  const requestId = randomUUID();
+  const { body } = renderError(new HttpException(statusMessage(status, 'en'), status), requestId, 'en');
+  const text = JSON.stringify(body);
+  if (socket.writable) {
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+        `Content-Length: ${Buffer.byteLength(text)}\r\nX-Request-Id: ${requestId}\r\nConnection: close\r\n\r\n${text}`,
+    );
+  }
+  socket.destroy(error);
+}
+
+/** The client address as recorded. With TRUST_PROXY it is X-Forwarded-For as sent: one that is no address falls back to the peer's. */
+function clientAddress(request: FastifyRequest): string {
+  const ip: string | undefined = request.ip;
+  return ip !== undefined && isIP(ip) !== 0 && ip.length <= 64 ? ip : (request.socket.remoteAddress as string);
 }

@@ -51,14 +51,18 @@ function documentRateLimit(document: OpenAPIObject): OpenAPIObject {
   return document;
 }
 
-/** Any operation that takes a JSON body can also answer 413 (too large) and 415 (not JSON). */
+/**
+ * Any operation that can carry a body (POST, PUT, PATCH, DELETE) can also answer 400 (malformed JSON), 413 (too
+ * large) and 415 (not JSON), even one that takes none: Fastify reads a body that is sent before the handler runs.
+ */
 function documentBodyErrors(document: OpenAPIObject): OpenAPIObject {
   const envelope = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelopeDto' } } };
   for (const item of Object.values(document.paths)) {
-    for (const operation of [item.post, item.put, item.patch]) {
-      if (!operation?.requestBody) continue;
-      operation.responses['413'] ??= { description: STATUS_MESSAGES[413].en, content: envelope };
-      operation.responses['415'] ??= { description: STATUS_MESSAGES[415].en, content: envelope };
+    for (const operation of [item.post, item.put, item.patch, item.delete]) {
+      if (!operation) continue;
+      for (const status of [400, 413, 415]) {
+        operation.responses[String(status)] ??= { description: STATUS_MESSAGES[status].en, content: envelope };
+      }
     }
   }
   return document;

@@ -4,10 +4,13 @@ import { Transform } from 'class-transformer';
 export const QueryBoolean = () =>
   Transform(({ value }: { value: unknown }) => (value === 'true' ? true : value === 'false' ? false : value));
 
-/** A whole number in a query string; anything else becomes NaN and fails `@IsInt()`. */
+/**
+ * A whole number in a query string; anything else becomes NaN and fails `@IsInt()`. So does one past 2^53, which
+ * loses its digits and, as a bigint parameter or an OFFSET, can exceed PostgreSQL's range (a 500).
+ */
 export const QueryInt = () =>
   Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && /^-?\d+$/.test(value) ? Number(value) : NaN,
+    typeof value === 'string' && /^-?\d+$/.test(value) && Number.isSafeInteger(Number(value)) ? Number(value) : NaN,
   );
 
 /** A trimmed string; an empty one counts as absent. */

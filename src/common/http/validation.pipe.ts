@@ -2,6 +2,7 @@ import { ArgumentMetadata, HttpStatus, Injectable, ValidationError, ValidationPi
 import { AppException, FieldError } from './app.exception';
 import { forget, liftFreeJson } from './free-json';
 import { DtoClass, PrecompiledValidator } from './precompiled-validation';
+import { unstorableJson } from './storable-json';
 
 const PRIMITIVES: unknown[] = [String, Number, Boolean, Array, Object];
 /** Unknown fields are errors. */
@@ -44,6 +45,9 @@ export class AppValidationPipe extends ValidationPipe {
         forget(tokens);
       }
     }
+    // Bodies are checked as they are parsed (app.factory.ts); a query string can carry a NUL (%00) too.
+    const unstorable = metadata.type === 'query' ? unstorableJson(value, 'query') : undefined;
+    if (unstorable) throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, [unstorable]);
     return super.transform(value, metadata);
   }
 }

@@ -144,6 +144,11 @@ export const STATUS_MESSAGES: Record<number, Record<Language, string>> = {
     th: 'มีคำขอมากเกินไป กรุณาลองใหม่ภายหลัง',
     de: 'Zu viele Anfragen, bitte später erneut versuchen',
   },
+  431: {
+    en: 'Request header fields too large',
+    th: 'ส่วนหัวของคำขอมีขนาดใหญ่เกินไป',
+    de: 'Header-Felder der Anfrage zu groß',
+  },
   500: MESSAGES.internalError,
   503: MESSAGES.serviceUnavailable,
 };

@@ -44,7 +44,10 @@ function MaxJsonBytes(bytes: number) {
     });
 }
 
-/** An ISO 8601 date-time with a zone, at most five minutes in the future. */
+/** Year 1 (UTC): timestamptz reaches further back, but not through the ISO text of a JavaScript Date (year 0000). */
+const EARLIEST_TIME_MS = Date.parse('0001-01-01T00:00:00.000Z');
+
+/** An ISO 8601 date-time with a zone, from year 1 to at most five minutes in the future. */
 function IsActivityTime() {
   return (target: object, property: string) =>
     registerDecorator({
@@ -55,7 +58,7 @@ function IsActivityTime() {
         validate: (value: unknown) =>
           typeof value === 'string' &&
           ISO_DATE_TIME.test(value) &&
-          !Number.isNaN(Date.parse(value)) &&
+          Date.parse(value) >= EARLIEST_TIME_MS &&
           Date.parse(value) <= Date.now() + FUTURE_TOLERANCE_MS,
         defaultMessage: () =>
           `${property} must be an ISO 8601 date-time with a time zone, at most 5 minutes in the future`,
