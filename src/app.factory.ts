@@ -61,7 +61,9 @@ async function createNestApp(
     trustProxy: settings.trustProxy,
     genReqId: requestIdFor,
     requestIdHeader: false,
-    return503OnClosing: true,
+    // While closing, Node hands over only requests already under way on an open connection: they are served (the
+    // database is still open), not answered with Fastify's bare, unenveloped 503.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
   });
   const app = await NestFactory.create<NestFastifyApplication>(AppModule.forRoot(settings, extraModules), adapter, {
@@ -88,6 +90,18 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
     done();
+  });
+  // A graceful stop closes the listener and the idle connections; the requests in flight then finish with
+  // `Connection: close`, since a client that keeps its connections open (a proxy) would otherwise hold the stop up
+  // until the shutdown timeout.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('Connection', 'close');
+    done(null, payload);
   });
   // Handlers, services and repositories read the request's context from here, without it being passed by hand.
   fastify.addHook('preHandler', (request, _reply, done) => {
