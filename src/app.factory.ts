@@ -7,6 +7,7 @@ import type { DestinationStream, Logger } from 'pino';
 import { AppModule } from './app.module';
 import { RequestContextStore } from './common/context/request-context';
 import { AppException } from './common/http/app.exception';
+import { shedLoad } from './common/http/load-shedding';
 import { API_PREFIX } from './common/http/envelope.interceptor';
 import { requestIdFor } from './common/http/request-id';
 import { pickLanguage } from './common/i18n/language';
@@ -26,7 +27,9 @@ export interface AppOptions {
 export async function createApp(settings: Settings, options: AppOptions = {}): Promise<NestFastifyApplication> {
   const logger = options.logger ?? createLogger(settings.logLevel, options.logDestination);
   const app = await createNestApp(settings, logger, options.extraModules, false);
-  configureFastify(app.getHttpAdapter().getInstance(), logger, settings.bodyLimitBytes);
+  const fastify = app.getHttpAdapter().getInstance();
+  configureFastify(fastify, logger, settings.bodyLimitBytes);
+  shedLoad(fastify, settings.maxConcurrentRequests);
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
