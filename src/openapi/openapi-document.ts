@@ -27,7 +27,27 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return documentBodyErrors(typeNullableReferences(document));
+  return documentServiceErrors(documentBodyErrors(typeNullableReferences(document)));
+}
+
+/**
+ * Any operation of the API can answer 429 (more requests in progress than MAX_CONCURRENT_REQUESTS: refused before
+ * any work) and 503 (the database cannot serve now), both with Retry-After.
+ */
+function documentServiceErrors(document: OpenAPIObject): OpenAPIObject {
+  const envelope = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelopeDto' } } };
+  const headers = {
+    'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' as const } },
+  };
+  for (const [path, item] of Object.entries(document.paths)) {
+    if (!path.startsWith('/api/')) continue;
+    for (const operation of [item.get, item.post, item.put, item.patch, item.delete]) {
+      if (!operation) continue;
+      operation.responses['429'] ??= { description: STATUS_MESSAGES[429].en, headers, content: envelope };
+      operation.responses['503'] ??= { description: STATUS_MESSAGES[503].en, headers, content: envelope };
+    }
+  }
+  return document;
 }
 
 /** Any operation that takes a JSON body can also answer 413 (too large) and 415 (not JSON). */
