@@ -67,6 +67,8 @@ export class FaultPostgres {
 
   async sql<T = Record<string, unknown>>(text: string, params: unknown[] = []): Promise<T[]> {
     const client = new Client({ connectionString: this.url });
+    // Should the server go away meanwhile, the query fails; the client's error event must not end the test run.
+    client.on('error', () => undefined);
     await client.connect();
     try {
       return (await client.query(text, params)).rows as T[];
