@@ -29,7 +29,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const app = await createNestApp(settings, logger, options.extraModules, false);
   const fastify = app.getHttpAdapter().getInstance();
   configureFastify(fastify, logger, settings.bodyLimitBytes);
-  shedLoad(fastify, settings.maxConcurrentRequests);
+  shedLoad(fastify, settings.concurrencyLimit);
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',

@@ -27,11 +27,11 @@ function heldRequest(baseUrl: string): { req: ClientRequest; answered: Promise<n
   return { req, answered };
 }
 
-describe('MAX_CONCURRENT_REQUESTS', () => {
+describe('CONCURRENCY_LIMIT', () => {
   let t: TestApp;
 
   beforeAll(async () => {
-    t = await startTestApp({ MAX_CONCURRENT_REQUESTS: '2' });
+    t = await startTestApp({ CONCURRENCY_LIMIT: '2' });
   });
   afterAll(async () => {
     await t.close();

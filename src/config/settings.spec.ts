@@ -37,7 +37,7 @@ describe('loadSettings', () => {
       logLevel: 'info',
       bodyLimitBytes: 4 * 1024 * 1024,
       shutdownTimeoutMs: 10000,
-      maxConcurrentRequests: 100,
+      concurrencyLimit: 100,
     });
   });
 
@@ -54,7 +54,7 @@ describe('loadSettings', () => {
       TRUST_PROXY: '10.0.0.0/8, 127.0.0.1',
       LOG_LEVEL: 'debug',
       BODY_LIMIT: '512kb',
-      MAX_CONCURRENT_REQUESTS: '0',
+      CONCURRENCY_LIMIT: '0',
     });
     expect(settings).toMatchObject({
       port: 8080,
@@ -68,7 +68,7 @@ describe('loadSettings', () => {
       trustProxy: ['10.0.0.0/8', '127.0.0.1'],
       logLevel: 'debug',
       bodyLimitBytes: 512 * 1024,
-      maxConcurrentRequests: 0,
+      concurrencyLimit: 0,
     });
     expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
     expect(load({ TRUST_PROXY: '2' }).trustProxy).toBe(2);
@@ -87,7 +87,7 @@ describe('loadSettings', () => {
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['BODY_LIMIT', '1gb'],
-    ['MAX_CONCURRENT_REQUESTS', '-5'],
+    ['CONCURRENCY_LIMIT', '-5'],
     ['JWT_SECRET', 'short'],
   ])('stops on a bad %s (%p) with a message naming it', (name, value) => {
     const problems = problemsOf({ [name]: value });

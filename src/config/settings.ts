@@ -33,7 +33,7 @@ export class Settings {
   bodyLimitBytes: number;
   shutdownTimeoutMs: number;
   /** Requests in progress at once; past it, 429 with Retry-After before any work. 0: no limit. */
-  maxConcurrentRequests: number;
+  concurrencyLimit: number;
 }
 
 export class SettingsError extends Error {
@@ -77,7 +77,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     logLevel: read.oneOf('LOG_LEVEL', LOG_LEVELS, 'info'),
     bodyLimitBytes: read.size('BODY_LIMIT', '4mb'),
     shutdownTimeoutMs: read.integer('SHUTDOWN_TIMEOUT_MS', 10000, 100, 600000),
-    maxConcurrentRequests: read.integer('MAX_CONCURRENT_REQUESTS', 100, 0, 1_000_000),
+    concurrencyLimit: read.integer('CONCURRENCY_LIMIT', 100, 0, 1_000_000),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');

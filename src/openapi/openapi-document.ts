@@ -31,7 +31,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
 }
 
 /**
- * Any operation of the API can answer 429 (more requests in progress than MAX_CONCURRENT_REQUESTS: refused before
+ * Any operation of the API can answer 429 (more requests in progress than CONCURRENCY_LIMIT: refused before
  * any work) and 503 (the database cannot serve now), both with Retry-After.
  */
 function documentServiceErrors(document: OpenAPIObject): OpenAPIObject {

@@ -16,7 +16,7 @@ import {
 } from './kit';
 
 const LOAD_MS = Number(process.env.FAULTS_SATURATION_MS ?? 60_000);
-/** Clients at once: fifteen times the requests Logbook admits at a time (MAX_CONCURRENT_REQUESTS, 100 by default). */
+/** Clients at once: fifteen times the requests Logbook admits at a time (CONCURRENCY_LIMIT, 100 by default). */
 const CLIENTS = 1500;
 /** The clients arrive over the first seconds (all at once, their connections would overflow the listen backlog). */
 const RAMP_UP_MS = 10_000;
@@ -38,12 +38,12 @@ describe('saturation: a minute of mixed load above capacity', () => {
 
   beforeAll(async () => {
     postgres = await FaultPostgres.start();
-    // FAULTS_MAX_CONCURRENT_REQUESTS=0 shows what happens without admission control: waits of 10 s and more.
-    const limit = process.env.FAULTS_MAX_CONCURRENT_REQUESTS;
+    // FAULTS_CONCURRENCY_LIMIT=0 shows what happens without admission control: waits of 10 s and more.
+    const limit = process.env.FAULTS_CONCURRENCY_LIMIT;
     logbook = await startLogbook({
       DATABASE_URL: postgres.url,
       RATE_LIMIT_MAX: '0',
-      ...(limit === undefined ? {} : { MAX_CONCURRENT_REQUESTS: limit }),
+      ...(limit === undefined ? {} : { CONCURRENCY_LIMIT: limit }),
     });
     client = new LoadClient(logbook.baseUrl, CLIENTS);
   });
