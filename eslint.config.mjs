@@ -12,6 +12,7 @@ export default tseslint.config(
       '.data/**',
       'eslint.config.mjs',
       'jest.config.js',
+      'jest.faults.config.js',
       'test/swagger-plugin.js',
       'clients/typescript/schema.d.ts',
       'bench/reference.js',

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { DataSource, DataSourceOptions } from 'typeorm';
+import { GuardedPgClient } from './src/database/guarded-pg-client';
 import { SnakeNamingStrategy } from './src/database/snake-naming.strategy';
 
 /**
@@ -30,7 +31,7 @@ export function dataSourceOptions(url: string, poolSize = 10, replicaUrls: strin
     synchronize: false,
     migrationsRun: false,
     poolSize,
-    extra: { connectionTimeoutMillis: 5000, application_name: 'logbook' },
+    extra: { connectionTimeoutMillis: 5000, application_name: 'logbook', Client: GuardedPgClient },
   };
 }
 

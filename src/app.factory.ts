@@ -13,6 +13,7 @@ import { AppModule } from './app.module';
 import { RequestContextStore } from './common/context/request-context';
 import { AllExceptionsFilter } from './common/http/all-exceptions.filter';
 import { AppException } from './common/http/app.exception';
+import { shedLoad } from './common/http/load-shedding';
 import { API_PREFIX } from './common/http/envelope.interceptor';
 import { renderError } from './common/http/error-response';
 import { RateLimiter } from './common/http/rate-limit';
@@ -44,6 +45,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   const fastify = app.getHttpAdapter().getInstance();
   configureFastify(fastify, logger, settings.bodyLimitBytes);
   new RateLimiter(settings, app.get(RedisService)).register(fastify);
+  shedLoad(fastify, settings.concurrencyLimit);
   SwaggerModule.setup('docs', app, buildOpenApiDocument(app), {
     jsonDocumentUrl: 'docs-json',
     yamlDocumentUrl: 'docs-yaml',
@@ -78,7 +80,9 @@ async function createNestApp(
     trustProxy: settings.trustProxy,
     genReqId: requestIdFor,
     requestIdHeader: false,
-    return503OnClosing: true,
+    // While closing, Node hands over only requests already under way on an open connection: they are served (the
+    // database is still open), not answered with Fastify's bare, unenveloped 503.
+    return503OnClosing: false,
     routerOptions: { ignoreTrailingSlash: true, maxParamLength: 500 },
     frameworkErrors: badUrl,
     clientErrorHandler: clientError,
@@ -163,6 +167,18 @@ function configureFastify(fastify: FastifyInstance, logger: Logger, bodyLimit: n
   fastify.addHook('onRequest', (request, reply, done) => {
     void reply.header('X-Request-Id', request.id);
     done();
+  });
+  // A graceful stop closes the listener and the idle connections; the requests in flight then finish with
+  // `Connection: close`, since a client that keeps its connections open (a proxy) would otherwise hold the stop up
+  // until the shutdown timeout.
+  let closing = false;
+  fastify.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  fastify.addHook('onSend', (_request, reply, payload, done) => {
+    if (closing) void reply.header('Connection', 'close');
+    done(null, payload);
   });
   // Handlers, services and repositories read the request's context from here, without it being passed by hand.
   fastify.addHook('preHandler', (request, _reply, done) => {

@@ -924,7 +924,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1001,7 +1012,16 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1078,7 +1098,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1155,7 +1186,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1236,7 +1278,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1282,7 +1335,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1359,7 +1423,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1434,7 +1509,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1536,7 +1622,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1642,7 +1739,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1735,7 +1843,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1820,7 +1939,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1875,7 +2005,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -1950,7 +2091,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2047,7 +2199,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2136,7 +2299,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2225,7 +2399,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2312,7 +2497,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2387,7 +2583,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2480,7 +2687,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2586,7 +2804,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2692,7 +2921,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2785,7 +3025,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };
@@ -2884,7 +3135,18 @@ export interface operations {
             /** @description Too many requests, please retry later */
             429: {
                 headers: {
-                    /** @description Seconds until the client may send requests again */
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
                     "Retry-After"?: number;
                     [name: string]: unknown;
                 };

@@ -7,18 +7,27 @@ import { RedisService } from '../redis/redis.service';
 
 /** How long a cache call may take before the request goes on without the cache. */
 const CACHE_CALL_TIMEOUT_MS = 300;
+/**
+ * After a Redis call fails or times out, Redis is left alone for this long: a hung server costs one wait in this
+ * window instead of one per call (a list read makes three).
+ */
+const SUSPEND_AFTER_FAILURE_MS = 1000;
+const TIMED_OUT = Symbol('timed out');
 
 export type CacheBackend = 'redis' | 'memory';
 
 /**
  * The service's cache: Redis when REDIS_URL is set (shared by every instance), process memory otherwise.
  * It never fails or stalls a request: an unreachable Redis makes reads miss and writes no-ops within
- * {@link CACHE_CALL_TIMEOUT_MS}, and caching resumes by itself when Redis is back.
+ * {@link CACHE_CALL_TIMEOUT_MS} (at once while the connection is down, or for {@link SUSPEND_AFTER_FAILURE_MS}
+ * after a call failed), and caching resumes by itself when Redis is back.
  */
 @Injectable()
 export class AppCache implements OnApplicationShutdown {
   readonly backend: CacheBackend;
   private readonly cache: Cache;
+  /** Until when Redis is not asked (after a failed call); 0: it is. */
+  private suspendedUntil = 0;
 
   constructor(private readonly redis: RedisService) {
     if (redis.client) {
@@ -50,19 +59,24 @@ export class AppCache implements OnApplicationShutdown {
 
   /** The cached value, or undefined on a miss or when the cache cannot answer in time. */
   async get<T>(key: string): Promise<T | undefined> {
-    const value = await this.guard(this.cache.get<T>(key), 'get');
+    const value = await this.guard(() => this.cache.get<T>(key), 'get');
     return value ?? undefined;
   }
 
-  async set<T>(key: string, value: T, ttlMs: number): Promise<void> {
-    await this.guard(this.cache.set(key, value, ttlMs), 'set');
+  /** Whether the value was stored: false when the cache could not take it in time. */
+  async set<T>(key: string, value: T, ttlMs: number): Promise<boolean> {
+    return (await this.guard(() => this.cache.set(key, value, ttlMs).then(() => true), 'set')) ?? false;
   }
 
-  /** Whether the cache answers now: memory always does; Redis must answer a PING in time. */
+  /** Whether the cache answers now: memory always does; Redis must answer a PING in time, even while suspended. */
   async isUp(): Promise<boolean> {
     if (!this.redis.client) return true;
     if (!this.redis.ready) return false;
-    return (await this.guard(this.redis.client.ping(), 'ping')) === 'PONG';
+    const client = this.redis.client;
+    const answer = await this.guard(() => client.ping(), 'ping', true);
+    if (answer !== 'PONG') return false;
+    this.suspendedUntil = 0;
+    return true;
   }
 
   async onApplicationShutdown(): Promise<void> {
@@ -70,24 +84,31 @@ export class AppCache implements OnApplicationShutdown {
     if (this.backend === 'memory') await this.cache.disconnect().catch(() => undefined);
   }
 
-  private async guard<T>(operation: Promise<T>, name: string): Promise<T | undefined> {
+  private async guard<T>(call: () => Promise<T>, name: string, evenIfSuspended = false): Promise<T | undefined> {
     // Memory answers at once and does not fail: no timer to race it against.
-    if (this.backend === 'memory') return operation;
-    if (this.redis.enabled && !this.redis.ready) {
-      operation.catch(() => undefined);
-      return undefined;
-    }
+    if (this.backend === 'memory') return call();
+    if (!this.redis.ready || (!evenIfSuspended && Date.now() < this.suspendedUntil)) return undefined;
+    const operation = call();
     let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<undefined>((resolve) => {
-      timer = setTimeout(() => resolve(undefined), CACHE_CALL_TIMEOUT_MS);
+    const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
+      timer = setTimeout(() => resolve(TIMED_OUT), CACHE_CALL_TIMEOUT_MS);
     });
     try {
-      return await Promise.race([operation, timeout]);
+      const outcome = await Promise.race([operation, timeout]);
+      if (outcome !== TIMED_OUT) return outcome;
+      operation.catch(() => undefined);
+      this.suspend(`cache ${name} timed out`, new Error(`no answer within ${CACHE_CALL_TIMEOUT_MS} ms`));
+      return undefined;
     } catch (error) {
-      this.redis.warn(`cache ${name} failed`, error as Error);
+      this.suspend(`cache ${name} failed`, error as Error);
       return undefined;
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  private suspend(message: string, error: Error): void {
+    this.suspendedUntil = Date.now() + SUSPEND_AFTER_FAILURE_MS;
+    this.redis.warn(message, error);
   }
 }

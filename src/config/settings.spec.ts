@@ -44,6 +44,7 @@ describe('loadSettings', () => {
       rateLimitWindowSeconds: 60,
       corsOrigins: [],
       deploymentId: '',
+      concurrencyLimit: 100,
     });
   });
 
@@ -64,6 +65,7 @@ describe('loadSettings', () => {
       RATE_LIMIT_MAX: '0',
       RATE_LIMIT_WINDOW: '10s',
       CORS_ORIGINS: 'https://app.example.com, http://localhost:5173',
+      CONCURRENCY_LIMIT: '0',
     });
     expect(settings).toMatchObject({
       port: 8080,
@@ -81,6 +83,7 @@ describe('loadSettings', () => {
       rateLimitMax: 0,
       rateLimitWindowSeconds: 10,
       corsOrigins: ['https://app.example.com', 'http://localhost:5173'],
+      concurrencyLimit: 0,
     });
     expect(load({ CORS_ORIGINS: '*' }).corsOrigins).toEqual(['*']);
     expect(load({ TRUST_PROXY: 'true' }).trustProxy).toBe(true);
@@ -101,6 +104,7 @@ describe('loadSettings', () => {
     ['LOG_LEVEL', 'loud'],
     ['NODE_ENV', 'staging'],
     ['BODY_LIMIT', '1gb'],
+    ['CONCURRENCY_LIMIT', '-5'],
     ['JWT_SECRET', 'short'],
     ['RATE_LIMIT_MAX', '-5'],
     ['RATE_LIMIT_WINDOW', 'soon'],

@@ -49,6 +49,8 @@ export class Settings {
    * Empty until then.
    */
   deploymentId: string;
+  /** Requests in progress at once; past it, 429 with Retry-After before any work. 0: no limit. */
+  concurrencyLimit: number;
 }
 
 export class SettingsError extends Error {
@@ -99,6 +101,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     rateLimitWindowSeconds: read.duration('RATE_LIMIT_WINDOW', '1m'),
     corsOrigins: read.origins('CORS_ORIGINS'),
     deploymentId: '',
+    concurrencyLimit: read.integer('CONCURRENCY_LIMIT', 100, 0, 1_000_000),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');

@@ -69,13 +69,16 @@ export class EmbeddedPostgres {
     return this.options.dataDir;
   }
 
-  /** Starts the server (initialising the data directory when new) and returns the application database's URL. */
+  /**
+   * Starts the server (initialising the data directory when new) and returns the application database's URL.
+   * A restart after {@link stop} listens on the same port again, so the URLs handed out before stay valid.
+   */
   async start(): Promise<string> {
     if (this.child) return this.url(this.database);
     const runner = createRunner();
     await this.stopStaleServer();
     if (!existsSync(join(this.dataDir, 'PG_VERSION'))) await this.initialise(runner);
-    this.port = await freePort();
+    this.port ??= await freePort();
     const logFd = openSync(join(this.dataDir, 'postgres.log'), 'a');
     try {
       const [command, args] = runner.command(binary('postgres'), [
@@ -127,7 +130,7 @@ export class EmbeddedPostgres {
     this.child = undefined;
   }
 
-  /** The server's URL for `database`; the server must be running. */
+  /** The server's URL for `database`; the server must have been started. */
   url(database: string): string {
     if (!this.port) throw new Error('embedded PostgreSQL is not running');
     this.password ??= readFileSync(join(this.dataDir, PASSWORD_FILE), 'utf8').trim();

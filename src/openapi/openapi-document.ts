@@ -27,25 +27,24 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return documentRateLimit(documentBodyErrors(typeNullableReferences(document)));
+  return documentServiceErrors(documentBodyErrors(typeNullableReferences(document)));
 }
 
-/** Every operation under /api/v1 counts against the client's rate limit (RATE_LIMIT_MAX): it can answer 429. */
-function documentRateLimit(document: OpenAPIObject): OpenAPIObject {
+/**
+ * Any operation of the API can answer 429 (the client's RATE_LIMIT_MAX is spent, or more requests are in progress
+ * than CONCURRENCY_LIMIT: refused before any work) and 503 (the database cannot serve now), both with Retry-After.
+ */
+function documentServiceErrors(document: OpenAPIObject): OpenAPIObject {
   const envelope = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelopeDto' } } };
-  const retryAfter = {
-    description: 'Seconds until the client may send requests again',
-    schema: { type: 'integer', minimum: 1 },
+  const headers = {
+    'Retry-After': { description: 'Seconds to wait before trying again', schema: { type: 'integer' as const } },
   };
   for (const [path, item] of Object.entries(document.paths)) {
-    if (!path.startsWith('/api/v1/')) continue;
+    if (!path.startsWith('/api/')) continue;
     for (const operation of [item.get, item.post, item.put, item.patch, item.delete]) {
       if (!operation) continue;
-      operation.responses['429'] = {
-        description: STATUS_MESSAGES[429].en,
-        headers: { 'Retry-After': retryAfter },
-        content: envelope,
-      };
+      operation.responses['429'] ??= { description: STATUS_MESSAGES[429].en, headers, content: envelope };
+      operation.responses['503'] ??= { description: STATUS_MESSAGES[503].en, headers, content: envelope };
     }
   }
   return document;

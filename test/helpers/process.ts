@@ -13,13 +13,19 @@ export interface RunningLogbook {
 
 /**
  * Runs the real entry point (src/main.ts, compiled on the fly) as its own process, as `npm start` runs it.
- * `prefix` runs it through another command first (setpriv, for another OS user).
+ * `prefix` runs it through another command first (setpriv, for another OS user). `entry: 'build'` runs the
+ * production build instead (dist/src/main.js, as `npm run start:prod` does), which `nest build` must have made.
  */
 export function spawnLogbook(
   env: Record<string, string>,
   prefix: string[] = [],
+  entry: 'source' | 'build' = 'source',
 ): { child: ChildProcess; ready: Promise<RunningLogbook> } {
-  const argv = [...prefix, process.execPath, '-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')];
+  const main =
+    entry === 'build'
+      ? [join(ROOT, 'dist', 'src', 'main.js')]
+      : ['-r', 'ts-node/register/transpile-only', join(ROOT, 'src', 'main.ts')];
+  const argv = [...prefix, process.execPath, ...main];
   const child = spawn(argv[0], argv.slice(1), {
     cwd: ROOT,
     env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', PORT: '0', LOG_LEVEL: 'info', ...env },

@@ -1,5 +1,5 @@
 import { BadRequestException, NotFoundException } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { AppException } from './app.exception';
 import { renderError } from './error-response';
 
@@ -43,6 +43,11 @@ describe('renderError', () => {
 
   it('maps a lost connection to 503', () => {
     expect(renderError(new Error('Connection terminated unexpectedly'), 'r', 'en').status).toBe(503);
+  });
+
+  it('maps a transaction whose connection TypeORM released after the server cut it to 503', () => {
+    expect(renderError(new QueryRunnerAlreadyReleasedError(), 'r', 'en').status).toBe(503);
+    expect(renderError(new QueryRunnerProviderAlreadyReleasedError(), 'r', 'en').status).toBe(503);
   });
 
   it('answers anything else with a 500 that shows nothing of it', () => {

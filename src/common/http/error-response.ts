@@ -1,5 +1,5 @@
 import { HttpException, HttpStatus } from '@nestjs/common';
-import { QueryFailedError } from 'typeorm';
+import { QueryFailedError, QueryRunnerAlreadyReleasedError, QueryRunnerProviderAlreadyReleasedError } from 'typeorm';
 import { Language } from '../i18n/language';
 import { statusMessage, translate } from '../i18n/messages';
 import { AppException, FieldError } from './app.exception';
@@ -79,6 +79,11 @@ function sqlState(error: unknown): string | undefined {
 }
 
 function isUnavailable(error: unknown): boolean {
+  // TypeORM releases a transaction's connection when the server cuts it (a restart, say); the transaction's next
+  // statement then finds it released. Logbook never releases one by hand, so that is a lost connection too.
+  if (error instanceof QueryRunnerAlreadyReleasedError || error instanceof QueryRunnerProviderAlreadyReleasedError) {
+    return true;
+  }
   const code = sqlState(error);
   if (code && (UNAVAILABLE_SQLSTATES.has(code) || UNAVAILABLE_ERRNOS.has(code) || code.startsWith('08'))) return true;
   const message = error instanceof Error ? error.message : '';

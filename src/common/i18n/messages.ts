@@ -31,6 +31,11 @@ export const MESSAGES = {
     th: 'บริการไม่พร้อมใช้งานชั่วคราว กรุณาลองใหม่',
     de: 'Dienst vorübergehend nicht verfügbar, bitte erneut versuchen',
   },
+  overloaded: {
+    en: 'The service is busy, please retry shortly',
+    th: 'ระบบมีคำขอจำนวนมากในขณะนี้ กรุณาลองใหม่อีกครั้งในไม่ช้า',
+    de: 'Der Dienst ist ausgelastet, bitte in Kürze erneut versuchen',
+  },
   conflict: { en: 'Conflict with existing data', th: 'ข้อมูลขัดแย้งกับข้อมูลที่มีอยู่', de: 'Konflikt mit vorhandenen Daten' },
   unauthorized: {
     en: 'Missing, invalid, expired or revoked access token',

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnApplicationShutdown } from '@nestjs/common';
 import { createHash, randomUUID } from 'node:crypto';
 import { AuthUser } from '../../common/auth/auth-user';
 import { SerializedPage } from '../../common/http/api-result';
@@ -28,18 +28,35 @@ export interface CacheSlot {
 const GENERATION_TTL_MS = 24 * 3600_000;
 const EVERYONE = 'all';
 
+/** How often invalidations the cache could not take are offered to it again. */
+const RETRY_INVALIDATIONS_MS = 500;
+
 /**
  * Activity lists cached per caller and normalized query. Every write bumps a generation: the owner's, which the
  * owner's own lists are keyed on, and everyone's, which ADMIN lists are keyed on. An entry is served only while
  * its generation is current, so the first list read after a write is always a miss.
+ *
+ * A bump the cache could not take (Redis away) is remembered and offered again until it is taken: until then the
+ * lists of that scope neither come from the cache nor go into it, since a Redis that returns with its data (a
+ * frozen server, a network partition, a restart from a snapshot) still holds the generation from before the write.
  */
 @Injectable()
-export class ActivityListCache {
+export class ActivityListCache implements OnApplicationShutdown {
+  /** Scopes whose last bump the cache did not take, with when it failed (on {@link sequence}). */
+  private readonly unbumped = new Map<string, number>();
+  private sequence = 0;
+  private retrying?: Promise<void>;
+  private retryTimer?: NodeJS.Timeout;
+
   constructor(
     private readonly cache: AppCache,
     private readonly settings: Settings,
     private readonly reads: ConsistentReads,
   ) {}
+
+  onApplicationShutdown(): void {
+    clearInterval(this.retryTimer);
+  }
 
   /**
    * The cached list if current, and where a list read now from the database is to be stored: its key, and the
@@ -48,7 +65,10 @@ export class ActivityListCache {
    */
   async lookup(caller: AuthUser, query: object, fresh: boolean): Promise<CacheSlot> {
     const key = this.entryKey(caller, query);
-    const scopeKey = generationKey(this.scopeOf(caller));
+    const scope = this.scopeOf(caller);
+    if (this.unbumped.size) await this.retryBumps();
+    if (this.unbumped.has(scope)) return { key };
+    const scopeKey = generationKey(scope);
     const [entry, generation] = await Promise.all([
       fresh ? undefined : this.cache.get<Entry>(key),
       this.cache.get<string>(scopeKey),
@@ -82,10 +102,30 @@ export class ActivityListCache {
    */
   async invalidate(ownerId: number): Promise<void> {
     await this.reads.record([WriteScope.user(ownerId), WriteScope.activities]);
-    await Promise.all([
-      this.cache.set(generationKey(String(ownerId)), randomUUID(), GENERATION_TTL_MS),
-      this.cache.set(generationKey(EVERYONE), randomUUID(), GENERATION_TTL_MS),
-    ]);
+    await Promise.all([this.bump(String(ownerId)), this.bump(EVERYONE)]);
+  }
+
+  private async bump(scope: string): Promise<void> {
+    const started = (this.sequence += 1);
+    if (await this.cache.set(generationKey(scope), randomUUID(), GENERATION_TTL_MS)) {
+      // Covers the failed bumps from before this one started, not one that failed while it was under way.
+      if ((this.unbumped.get(scope) ?? Infinity) < started) this.unbumped.delete(scope);
+      return;
+    }
+    this.unbumped.set(scope, (this.sequence += 1));
+    this.retryTimer ??= setInterval(() => void this.retryBumps(), RETRY_INVALIDATIONS_MS).unref();
+  }
+
+  /** Offers the cache the bumps it could not take, once at a time; stops retrying when none is left. */
+  private retryBumps(): Promise<void> {
+    this.retrying ??= Promise.all([...this.unbumped.keys()].map((scope) => this.bump(scope))).then(() => {
+      this.retrying = undefined;
+      if (this.unbumped.size === 0) {
+        clearInterval(this.retryTimer);
+        this.retryTimer = undefined;
+      }
+    });
+    return this.retrying;
   }
 
   private scopeOf(caller: AuthUser): string {

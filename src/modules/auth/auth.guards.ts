@@ -5,6 +5,7 @@ import type { FastifyRequest } from 'fastify';
 import { AuthUser, Role } from '../../common/auth/auth-user';
 import { IS_PUBLIC, REQUIRED_ROLES } from '../../common/auth/auth.decorators';
 import { AppException } from '../../common/http/app.exception';
+import { RevokedSession } from './jwt.strategy';
 
 /** Every route needs a live access token unless marked `@Public()`. */
 @Injectable()
@@ -19,6 +20,8 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
   }
 
   override handleRequest<T = AuthUser>(error: unknown, user: T | false): T {
+    // Checking the login failed (the database is down, say): the token may be fine, so that is no 401.
+    if (error instanceof Error && !(error instanceof RevokedSession)) throw error;
     if (error || !user) {
       throw new AppException(HttpStatus.UNAUTHORIZED, 'unauthorized', {}, null, { 'WWW-Authenticate': 'Bearer' });
     }

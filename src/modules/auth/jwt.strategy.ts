@@ -16,7 +16,8 @@ export function tokenFromRequest(request: FastifyRequest): string | null {
   return (header && AUTHORIZATION.exec(header.trim())?.[1]) || null;
 }
 
-class RevokedSession extends Error {}
+/** The token is well signed but its login has ended, or its claims are not Logbook's: a 401. */
+export class RevokedSession extends Error {}
 
 /** Checks the access token's signature (HS256 only) and expiry, then that its login is still live. */
 @Injectable()
