@@ -57,6 +57,11 @@ export class AppCache implements OnApplicationShutdown {
     }
   }
 
+  /** Whether calls go to the cache now: false while Redis is disconnected or left alone after a failure. */
+  get available(): boolean {
+    return this.backend === 'memory' || (this.redis.ready && Date.now() >= this.suspendedUntil);
+  }
+
   /** The cached value, or undefined on a miss or when the cache cannot answer in time. */
   async get<T>(key: string): Promise<T | undefined> {
     const value = await this.guard(() => this.cache.get<T>(key), 'get');

@@ -124,13 +124,13 @@ describe('PostgreSQL restarts while clients write', () => {
       if (answer.status === 201) created.add(String(answer.body.data.id));
     }
 
-    const rows = await postgres.sql<{ id: string; key: string | null }>(
+    const rows = await postgres.sql<{ id: string; seq: string }>(
       `SELECT id::text AS id, metadata->>'seq' AS seq FROM activities WHERE metadata->>'run' = $1`,
       [run],
     );
     const stored = new Set(rows.map((row) => row.id));
     const lost = [...created].filter((id) => !stored.has(id));
-    const seqs = rows.map((row: any) => row.seq as string);
+    const seqs = rows.map((row) => row.seq);
     const duplicates = seqs.length - new Set(seqs).size;
     tally.print('database restart and crash under write load', {
       '201s': created.size,

@@ -128,8 +128,9 @@ describe('Redis goes away while clients read and write', () => {
       const after = await list(probe);
       probeSawItsWrite = after.body.data.some((activity: { id: number }) => activity.id === written.body.data.id);
 
-      const killed = enter('killed');
+      // Counted from the moment it is gone: a request under way before then may still have been answered from it.
       await redis.kill();
+      const killed = enter('killed');
       killed.faultFrom = Date.now() + 500;
       await sleep(4000);
 

@@ -118,6 +118,7 @@ export class ActivityListCache implements OnApplicationShutdown {
 
   /** Offers the cache the bumps it could not take, once at a time; stops retrying when none is left. */
   private retryBumps(): Promise<void> {
+    if (!this.cache.available) return Promise.resolve();
     this.retrying ??= Promise.all([...this.unbumped.keys()].map((scope) => this.bump(scope))).then(() => {
       this.retrying = undefined;
       if (this.unbumped.size === 0) {
