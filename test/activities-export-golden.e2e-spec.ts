@@ -125,10 +125,10 @@ const CASTS: Partial<Record<(typeof COLUMNS)[number], string>> = {
   context_additional_info: 'jsonb',
 };
 
-/** Inserts rows as given; unset columns take plain values. */
 /** The users whose rows went in by SQL: removed after the file, since no ADMIN list of another test may show them. */
 const owners = new Set<number>();
 
+/** Inserts rows as given; unset columns take plain values. */
 async function insertRows(userId: number, rows: Row[]): Promise<void> {
   owners.add(userId);
   const defaults: Row = {

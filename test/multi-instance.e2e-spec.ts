@@ -1,9 +1,11 @@
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { startTestApp, TestApp } from './helpers/app';
+import { FaultRedis } from './faults/kit';
+import { startTestApp } from './helpers/app';
+import { createAdmin, createUser } from './helpers/factories';
+import { http } from './helpers/http';
 import { RunningLogbook, spawnLogbook } from './helpers/process';
 import { createDatabase, dropDatabase } from './setup/test-database';
-import { createAdmin, createUser } from './helpers/factories';
-import { http, sharedBaseUrl } from './helpers/http';
 
 /** Polls briefly: the revocation message crosses Redis between the two instances. */
 async function statusWithin(ms: number, request: () => Promise<{ status: number }>, expected: number): Promise<number> {
@@ -16,36 +18,49 @@ async function statusWithin(ms: number, request: () => Promise<{ status: number 
   return status;
 }
 
+const JWT_SECRET = 'logbook-test-secret-0123456789-abcdefghij';
+const redisServer = spawnSync('redis-server', ['--version']).status === 0;
+
 // Issue 8: the cache, its invalidation, session revocation and rate limits live in Redis, so they hold across
-// instances; without REDIS_URL Logbook is meant to run as one instance. CI runs the suite a second time with
-// REDIS_URL set, so this always runs there.
-(process.env.REDIS_URL ? describe : describe.skip)('two instances sharing PostgreSQL and Redis', () => {
-  let other: TestApp;
+// instances. Two Logbook processes (as in production: passport keeps one strategy per process) on the suite's
+// PostgreSQL and a Redis server of this file's own, on a spare port. Where there is no redis-server (a machine with
+// only Node.js) Logbook is meant to run as one instance, and this is skipped; CI has one.
+(redisServer ? describe : describe.skip)('two instances sharing PostgreSQL and Redis', () => {
+  let redis: FaultRedis;
+  let first: RunningLogbook;
+  let second: RunningLogbook;
+  const instance = (env: Record<string, string> = {}) =>
+    spawnLogbook({ DATABASE_URL: process.env.TEST_DATABASE_URL!, REDIS_URL: redis.url, JWT_SECRET, ...env }).ready;
 
   beforeAll(async () => {
-    other = await startTestApp({ LOG_LEVEL: 'silent' });
+    redis = await FaultRedis.start();
+    [first, second] = await Promise.all([instance(), instance()]);
   });
   afterAll(async () => {
-    await other.close();
+    for (const running of [first, second]) {
+      running?.child.kill('SIGTERM');
+      await running?.exited;
+    }
+    await redis?.kill();
   });
 
   it('a logout through one instance ends the token on the other, which had it cached as live', async () => {
     const user = await createUser();
-    const meOnOther = () => http('/api/v1/auth/me', { token: user.accessToken }, other.baseUrl);
+    const meOnOther = () => http('/api/v1/auth/me', { token: user.accessToken }, second.baseUrl);
     expect((await meOnOther()).status).toBe(200);
-    expect(
-      (await http('/api/v1/auth/logout', { method: 'POST', token: user.accessToken }, sharedBaseUrl())).status,
-    ).toBe(200);
+    expect((await http('/api/v1/auth/logout', { method: 'POST', token: user.accessToken }, first.baseUrl)).status).toBe(
+      200,
+    );
     expect(await statusWithin(200, meOnOther, 401)).toBe(401);
   });
 
   it('a deletion through the other instance ends the user’s tokens on the first', async () => {
     const admin = await createAdmin();
     const user = await createUser();
-    const meOnFirst = () => http('/api/v1/auth/me', { token: user.accessToken });
+    const meOnFirst = () => http('/api/v1/auth/me', { token: user.accessToken }, first.baseUrl);
     expect((await meOnFirst()).status).toBe(200);
     expect(
-      (await http(`/api/v1/users/${user.id}`, { method: 'DELETE', token: admin.accessToken }, other.baseUrl)).status,
+      (await http(`/api/v1/users/${user.id}`, { method: 'DELETE', token: admin.accessToken }, second.baseUrl)).status,
     ).toBe(200);
     expect(await statusWithin(200, meOnFirst, 401)).toBe(401);
   });
@@ -56,32 +71,32 @@ async function statusWithin(ms: number, request: () => Promise<{ status: number 
     const list = (token: string, baseUrl: string) => http('/api/v1/activities', { token }, baseUrl);
     // Both lists cached on the other instance: a MISS, then a HIT.
     for (const token of [user.accessToken, admin.accessToken]) {
-      expect((await list(token, other.baseUrl)).headers.get('x-cache')).toBe('MISS');
-      expect((await list(token, other.baseUrl)).headers.get('x-cache')).toBe('HIT');
+      expect((await list(token, second.baseUrl)).headers.get('x-cache')).toBe('MISS');
+      expect((await list(token, second.baseUrl)).headers.get('x-cache')).toBe('HIT');
     }
     const created = await http(
       '/api/v1/activities',
       { method: 'POST', token: user.accessToken, body: { action: 'WRITTEN_ON_FIRST' } },
-      sharedBaseUrl(),
+      first.baseUrl,
     );
     expect(created.status).toBe(201);
     for (const token of [user.accessToken, admin.accessToken]) {
-      const after = await list(token, other.baseUrl);
+      const after = await list(token, second.baseUrl);
       expect(after.headers.get('x-cache')).toBe('MISS');
       expect(after.body.data.map((activity: { id: number }) => activity.id)).toContain(created.body.data.id);
     }
     // One cache for both: the first instance is answered from the page the other one just read...
-    const shared = await list(user.accessToken, sharedBaseUrl());
+    const shared = await list(user.accessToken, first.baseUrl);
     expect(shared.headers.get('x-cache')).toBe('HIT');
     expect(shared.body.data.map((activity: { id: number }) => activity.id)).toContain(created.body.data.id);
     // ...and a status change through the other instance is read fresh through the first.
     const changed = await http(
       `/api/v1/activities/${created.body.data.id}/status`,
       { method: 'PATCH', token: user.accessToken, body: { status: 'DONE' } },
-      other.baseUrl,
+      second.baseUrl,
     );
     expect(changed.status).toBe(200);
-    const fresh = await list(user.accessToken, sharedBaseUrl());
+    const fresh = await list(user.accessToken, first.baseUrl);
     expect(fresh.headers.get('x-cache')).toBe('MISS');
     expect(fresh.body.data.find((activity: { id: number }) => activity.id === created.body.data.id).status).toBe(
       'DONE',
@@ -89,19 +104,25 @@ async function statusWithin(ms: number, request: () => Promise<{ status: number 
   });
 
   it('counts one client’s requests to both instances against one rate limit', async () => {
-    const limited = { RATE_LIMIT_MAX: '5', RATE_LIMIT_WINDOW: '1h', TRUST_PROXY: 'true', LOG_LEVEL: 'silent' };
-    const [first, second] = await Promise.all([startTestApp(limited), startTestApp(limited)]);
+    const limited = {
+      RATE_LIMIT_MAX: '5',
+      RATE_LIMIT_WINDOW: '1h',
+      TRUST_PROXY: 'true',
+      LOG_LEVEL: 'silent',
+      REDIS_URL: redis.url,
+    };
+    const [left, right] = await Promise.all([startTestApp(limited), startTestApp(limited)]);
     try {
       // A client address of this test's own, so no other run's count (in the shared Redis) is added.
       const headers = { 'x-forwarded-for': `10.${randomBytes(3).join('.')}` };
       const statuses: number[] = [];
       for (let sent = 0; sent < 6; sent++) {
-        const baseUrl = sent % 2 === 0 ? first.baseUrl : second.baseUrl;
+        const baseUrl = sent % 2 === 0 ? left.baseUrl : right.baseUrl;
         statuses.push((await http('/api/v1/auth/me', { headers }, baseUrl)).status);
       }
       expect(statuses).toEqual([401, 401, 401, 401, 401, 429]);
     } finally {
-      await Promise.all([first.close(), second.close()]);
+      await Promise.all([left.close(), right.close()]);
     }
   });
 
@@ -115,8 +136,8 @@ async function statusWithin(ms: number, request: () => Promise<{ status: number 
         running.push(
           await spawnLogbook({
             DATABASE_URL: url,
-            REDIS_URL: process.env.REDIS_URL!,
-            JWT_SECRET: 'logbook-test-secret-0123456789-abcdefghij',
+            REDIS_URL: redis.url,
+            JWT_SECRET,
           }).ready,
         );
       }
