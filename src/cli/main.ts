@@ -70,7 +70,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 /** Each command checks its arguments before any database is opened (a number: exit at once with it). */
-const COMMANDS: Record<string, { prepare(args: string[]): Promise<Command | number> }> = {
+const COMMANDS: Record<string, { prepare(args: string[]): Command | number | Promise<Command | number> }> = {
   'create-admin': {
     async prepare(args) {
       const { values } = parseArgs({
@@ -115,10 +115,10 @@ const COMMANDS: Record<string, { prepare(args: string[]): Promise<Command | numb
       const age = parseAge(values['older-than']);
       if (age === undefined) {
         process.stderr.write(`--older-than must be a positive age such as 365d, 2160h or 90m\n${USAGE}\n`);
-        return Promise.resolve(2);
+        return 2;
       }
       const dryRun = values['dry-run'] ?? false;
-      return Promise.resolve(async (app: INestApplicationContext) => {
+      return async (app: INestApplicationContext) => {
         const report = await app.get(RetentionService).removeOlderThan(new Date(Date.now() - age), { dryRun });
         const { activities, auditLogs } = report;
         process.stdout.write(
@@ -130,18 +130,18 @@ const COMMANDS: Record<string, { prepare(args: string[]): Promise<Command | numb
               : `, ids ${auditLogs.firstRemovedId}..${auditLogs.lastRemovedId}\n`),
         );
         return 0;
-      });
+      };
     },
   },
   partitions: {
     prepare() {
-      return Promise.resolve(async (app: INestApplicationContext) => {
+      return async (app: INestApplicationContext) => {
         const moved = await ensurePartitions(app.get(DataSource));
         process.stdout.write(
           `partitions ready (${MONTHS_AHEAD} months ahead); ${moved} activities moved out of DEFAULT\n`,
         );
         return 0;
-      });
+      };
     },
   },
 };
