@@ -240,6 +240,20 @@ describe('bad access tokens', () => {
     expect(await stored()).toBe(before);
   });
 
+  it('refuses a token it has accepted (and remembered: see JwtStrategy) from the second its exp names', async () => {
+    const exp = now() + 2;
+    const token = sign({ ...claimsOf(context.user.accessToken), exp }, TEST_SECRET, { algorithm: 'HS256' });
+    const before = await http('/api/v1/auth/me', { token });
+    expect(before.status).toBe(200);
+    expect((await http('/api/v1/auth/me', { token })).status).toBe(200);
+    await new Promise((resolve) => setTimeout(resolve, exp * 1000 - Date.now() + 20));
+    expectRefused(await http('/api/v1/auth/me', { token }), 'GET /auth/me after exp');
+    expectRefused(
+      await http('/api/v1/activities', { method: 'POST', token, body: { action: 'MUST_NOT_BE_STORED' } }),
+      'POST /activities after exp',
+    );
+  });
+
   afterAll(() => {
     console.log(`hostile tokens: ${CASES.length} kinds of bad credential, each refused on 4 routes`);
   });
