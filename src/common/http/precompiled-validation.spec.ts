@@ -4,6 +4,7 @@ import { Expose, Type } from 'class-transformer';
 import { IsDefined, IsString, registerDecorator, ValidateNested } from 'class-validator';
 import { ROLES } from '../auth/auth-user';
 import { ACTIVITY_STATUSES, TARGET_MODELS, TARGET_TYPES } from '../../modules/activity-log/activity-log.entity';
+import { ActivityQueryDto, ORDERINGS } from '../../modules/activity-log/dto/activity-query.dto';
 import {
   ActorDto,
   ContextDto,
@@ -383,6 +384,72 @@ function batch(r: Random): Record<string, unknown> {
   return value;
 }
 
+/** A query-string value as sent: mostly strings (valid, at and over the limits, malformed), sometimes repeated. */
+function queryText(r: Random, max: number): string {
+  const value = text(r, max);
+  return typeof value === 'string' ? value : r.pick(['', ' ', 'x']);
+}
+const DATE_BOUNDS = [
+  '2026-01-01',
+  '2026-02-30',
+  '2026-13-01',
+  '2026-01-01T10:00:00Z',
+  '2026-01-01T10:00:00.123456789+02:00',
+  '2026-01-01T10:00',
+  '2026-01-01T25:00:00Z',
+  ' 2026-01-01',
+  'yesterday',
+  '',
+];
+const QUERY_INTS = ['1', '0', '-1', '20', '100', '101', '1.5', 'abc', '9007199254740993', ' 5', '', '1e3', '007'];
+const QUERY_FIELDS: Record<string, (r: Random) => string> = {
+  action: (r) =>
+    r.pick([
+      'LOGIN',
+      'LOGIN,VIEW_COURSE',
+      ' LOGIN , X ',
+      ',',
+      '',
+      'a'.repeat(101),
+      Array.from({ length: r.pick([50, 51]) }, (_, i) => `A${i}`).join(','),
+      queryText(r, 100),
+    ]),
+  status: (r) => r.pick([...STATUS_VALUES.filter((v): v is string => typeof v === 'string'), 'done', 'X']),
+  targetType: (r) => r.pick([...TARGET_TYPE_VALUES.filter((v): v is string => typeof v === 'string')]),
+  targetId: (r) => queryText(r, 100),
+  source: (r) => queryText(r, 100),
+  q: (r) => queryText(r, 200),
+  start: (r) => r.pick(DATE_BOUNDS),
+  end: (r) => r.pick(DATE_BOUNDS),
+  timestamp: (r) => r.pick(DATE_BOUNDS),
+  ordering: (r) => r.pick([...ORDERINGS, 'TIMESTAMP', '-x', '', ' timestamp']),
+  userId: (r) => r.pick(QUERY_INTS),
+  page: (r) => r.pick(QUERY_INTS),
+  limit: (r) => r.pick(QUERY_INTS),
+  includeDeleted: (r) => r.pick(['true', 'false', 'TRUE', '1', '']),
+  cursor: (r) => r.pick(['abc.def', 'a'.repeat(1000), 'a'.repeat(1001), queryText(r, 1000)]),
+};
+const QUERY_KEYS = Object.keys(QUERY_FIELDS);
+
+/** A query as Fastify hands it over: an object without a prototype, of strings and (repeated keys) string arrays. */
+function listQuery(r: Random): Record<string, unknown> {
+  const query = Object.create(null) as Record<string, unknown>;
+  for (let fields = r.int(0, 4); fields > 0; fields--) {
+    const key = r.pick(QUERY_KEYS);
+    setKey(query, key, r.chance(0.08) ? [QUERY_FIELDS[key](r), QUERY_FIELDS[key](r)] : QUERY_FIELDS[key](r));
+  }
+  if (r.chance(0.1)) setKey(query, r.pick(['foo', 'Action', 'sort', ...PROTOTYPE_KEYS]), queryText(r, 10));
+  return query;
+}
+
+/** Each path gets its own copy (the generic path deletes `__proto__` keys from what it is given). */
+function copyQuery(query: Record<string, unknown>): Record<string, unknown> {
+  const copy = Object.create(null) as Record<string, unknown>;
+  for (const key of Object.keys(query))
+    setKey(copy, key, Array.isArray(query[key]) ? [...(query[key] as unknown[])] : query[key]);
+  return copy;
+}
+
 /** The value as it arrives: written as JSON text and parsed again (each path gets its own copy). */
 const wire = (value: unknown) => JSON.stringify(value).replaceAll(JSON.stringify(HUGE), '1e400');
 
@@ -453,6 +520,34 @@ describe('PrecompiledValidator', () => {
     },
     180_000,
   );
+
+  it('accepts only what class-validator accepts, with an equal result: ActivityQueryDto (a query string)', async () => {
+    const asQuery: ArgumentMetadata = { type: 'query', metatype: ActivityQueryDto, data: '' };
+    const r = random(0x9e57);
+    const tally = { fast: 0, fullOnly: 0, rejected: 0 };
+    expect(validator.isCompiled(ActivityQueryDto)).toBe(true);
+    for (let index = 0; index < 4000; index++) {
+      const query = listQuery(r);
+      const context = `case ${index}: ${JSON.stringify(query).slice(0, 300)}`;
+      const accepted = validator.transform(ActivityQueryDto, copyQuery(query));
+      const full = await settle(
+        Promise.resolve(ValidationPipe.prototype.transform.call(pipe, copyQuery(query), asQuery) as unknown),
+      );
+      const viaPipe = await settle(pipe.transform(copyQuery(query), asQuery));
+      if (accepted !== undefined) {
+        tally.fast++;
+        expect([context, full.ok]).toEqual([context, true]);
+        expect([context, difference(accepted, full.ok ? full.value : undefined)]).toEqual([context, undefined]);
+      } else if (full.ok) tally.fullOnly++;
+      else tally.rejected++;
+      expect([context, viaPipe.ok, full.ok]).toEqual([context, full.ok, viaPipe.ok]);
+      if (viaPipe.ok && full.ok) expect([context, difference(viaPipe.value, full.value)]).toEqual([context, undefined]);
+      if (!viaPipe.ok && !full.ok) expect([context, viaPipe.details]).toEqual([context, full.details]);
+    }
+    expect(tally.fast).toBeGreaterThan(400);
+    expect(tally.rejected).toBeGreaterThan(400);
+    console.log(`query fast path: ${JSON.stringify(tally)}`);
+  }, 180_000);
 
   it('takes the boundary values that are valid (the fast path is not merely cautious)', async () => {
     const limit = new Date(NOW + FUTURE_TOLERANCE_MS).toISOString();

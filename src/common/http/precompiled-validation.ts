@@ -102,7 +102,7 @@ export class PrecompiledValidator {
    * the class is not marked, cannot be compiled, or the value is not one it is sure about.
    */
   transform(metatype: DtoClass, value: unknown): object | undefined {
-    if (!marked.has(metatype) || !isPlainObject(value)) return undefined;
+    if (!marked.has(metatype) || !(isPlainObject(value) || isQueryObject(value))) return undefined;
     const checker = this.checkerFor(metatype);
     if (!checker) return undefined;
     const result = checker(value);
@@ -311,6 +311,14 @@ function nestedShapeValid(value: unknown): boolean {
   if (value === undefined) return true;
   if (Array.isArray(value)) return value.every(nestedShapeValid);
   return value !== null && typeof value === 'object';
+}
+
+/**
+ * A query string as Fastify parses it: an object without a prototype (so no key of it is inherited). The checker
+ * looks every key up in its own map of the class's properties, so no name can reach anything else.
+ */
+function isQueryObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === null;
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {

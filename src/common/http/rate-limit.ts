@@ -48,21 +48,34 @@ export class RateLimiter {
 
   register(fastify: FastifyInstance): void {
     if (!this.enabled) return;
-    const limit = this.settings.rateLimitMax;
-    fastify.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-      if (EXEMPT.test(request.url)) return;
-      const { count, resetMs } = await this.hit(request.ip);
-      const reset = Math.max(1, Math.ceil(resetMs / 1000));
-      void reply.header('RateLimit-Limit', String(limit));
-      void reply.header('RateLimit-Remaining', String(Math.max(0, limit - count)));
-      void reply.header('RateLimit-Reset', String(reset));
-      if (count <= limit) return;
-      const refusal = new AppException(HttpStatus.TOO_MANY_REQUESTS, 'tooManyRequests', { seconds: reset }, null, {
-        'Retry-After': String(reset),
-      });
-      AllExceptionsFilter.reply(refusal, request, reply);
-      return reply;
+    // A callback hook, not an async one: counted in this process (no Redis), a request then costs no promise.
+    fastify.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: () => void) => {
+      if (EXEMPT.test(request.url)) return done();
+      const now = Date.now();
+      if (!this.redis.ready) {
+        const window = Math.floor(now / this.windowMs);
+        this.answer(request, reply, done, this.countInMemory(request.ip, window), (window + 1) * this.windowMs - now);
+        return;
+      }
+      this.hit(request.ip, now).then(
+        ({ count, resetMs }) => this.answer(request, reply, done, count, resetMs),
+        (error: Error) => reply.send(error),
+      );
     });
+  }
+
+  /** The RateLimit headers; then on, or (over the limit) a 429. */
+  private answer(request: FastifyRequest, reply: FastifyReply, done: () => void, count: number, resetMs: number): void {
+    const limit = this.settings.rateLimitMax;
+    const reset = Math.max(1, Math.ceil(resetMs / 1000));
+    void reply.header('RateLimit-Limit', String(limit));
+    void reply.header('RateLimit-Remaining', String(Math.max(0, limit - count)));
+    void reply.header('RateLimit-Reset', String(reset));
+    if (count <= limit) return done();
+    const refusal = new AppException(HttpStatus.TOO_MANY_REQUESTS, 'tooManyRequests', { seconds: reset }, null, {
+      'Retry-After': String(reset),
+    });
+    AllExceptionsFilter.reply(refusal, request, reply);
   }
 
   private countInMemory(client: string, window: number): number {

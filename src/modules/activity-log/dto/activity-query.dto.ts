@@ -3,6 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
 import { Length, MaxLength } from '../../../common/validation/text-length';
 import { QueryBoolean, QueryInt, QueryString } from '../../../common/http/query-transforms';
+import { PrecompiledValidation } from '../../../common/http/precompiled-validation';
 import { PageQueryDto } from '../../../common/pagination/page-query.dto';
 import { DateBound, IsDateBound } from '../../../common/pagination/time-window';
 import { ACTIVITY_STATUSES, TARGET_TYPES, type TargetType } from '../activity-log.entity';
@@ -107,6 +108,8 @@ export class ActivityFilterDto {
   includeDeleted?: boolean;
 }
 
+/** The list's query: validated on the fast path (precompiled-validation.ts) when it is sure, else by class-validator. */
+@PrecompiledValidation()
 export class ActivityQueryDto extends IntersectionType(ActivityFilterDto, PageQueryDto) {}
 
 export class ActivityExportQueryDto extends ActivityFilterDto {
