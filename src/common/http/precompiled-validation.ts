@@ -314,11 +314,14 @@ function nestedShapeValid(value: unknown): boolean {
 }
 
 /**
- * A query string as Fastify parses it: an object without a prototype (so no key of it is inherited). The checker
- * looks every key up in its own map of the class's properties, so no name can reach anything else.
+ * A query string as Fastify's router parses it (fast-querystring): an object that inherits nothing, its prototype
+ * null or an empty object whose own prototype is null. The checker looks every key up in its own map of the class's
+ * properties, so no name can reach anything else.
  */
 function isQueryObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === null;
+  if (typeof value !== 'object' || value === null) return false;
+  const prototype = Object.getPrototypeOf(value) as object | null;
+  return prototype === null || (Object.getPrototypeOf(prototype) === null && Reflect.ownKeys(prototype).length === 0);
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
