@@ -39,11 +39,13 @@ export class AppValidationPipe extends ValidationPipe {
           { field: 'body', message: 'body must be a JSON object' },
         ]);
       }
+      // The fast path takes free-form JSON as it is (it declines whatever class-transformer would not copy intact),
+      // so only the generic path needs it lifted out of class-transformer's way (free-json.ts).
+      const fast = this.precompiled.transform(metadata.metatype as DtoClass, value);
+      if (fast) return fast;
       const { body, tokens } = liftFreeJson(metadata.metatype as DtoClass, value as Record<string, unknown>);
       try {
-        return (
-          this.precompiled.transform(metadata.metatype as DtoClass, body) ?? (await super.transform(body, metadata))
-        );
+        return await super.transform(body, metadata);
       } finally {
         forget(tokens);
       }
