@@ -4,7 +4,9 @@
  *
  *   npm run bench -- --activities 1000000 --users 1000 --duration 10 --connections 50
  *
- * `--reuse` keeps the data set of an earlier run when it has the same size (no reload). `--only post,cached` runs
+ * Each comparison runs `--rounds` times (default 3), Logbook then the reference, and reports the round with the
+ * median ratio; the cached read and batch ingestion report their median round. `--reuse` keeps the data set of an
+ * earlier run when it has the same size (no reload). `--only post,cached` runs
  * some scenarios (post, first, filtered, deep, cached, batch, export). `--profile DIR` runs Logbook under
  * `node --cpu-prof` and prints where its CPU time went (bench/profile-summary.js).
  */
@@ -35,6 +37,7 @@ const { values: flags } = parseArgs({
     reuse: { type: 'boolean', default: false },
     only: { type: 'string' },
     profile: { type: 'string' },
+    rounds: { type: 'string', default: '3' },
   },
 });
 const SCENARIOS = ['post', 'first', 'filtered', 'deep', 'cached', 'batch', 'export'] as const;
@@ -47,6 +50,7 @@ const ACTIVITIES = Number(flags.activities);
 const USERS = Number(flags.users);
 const DURATION = Number(flags.duration);
 const CONNECTIONS = Number(flags.connections);
+const ROUNDS = Math.max(1, Number(flags.rounds));
 
 interface Measured {
   rps: number;
@@ -61,6 +65,8 @@ interface Row {
   ratio?: number;
   /** The deep cursor's p99 over the first page's. */
   p99Factor?: number;
+  /** The ratio of each round, in the order run. */
+  rounds?: number[];
   note?: string;
 }
 
@@ -172,17 +178,27 @@ async function main(): Promise<void> {
       rows.push(deepRow);
     }
     if (runs('cached') && first) {
-      const cached = await measure(`${logbook.url}/api/v1/activities?limit=20`, participant, {});
+      log('GET /activities served from the cache');
+      const cached = await medianOf(
+        () => measure(`${logbook.url}/api/v1/activities?limit=20`, participant, {}),
+        (measured) => measured.rps,
+      );
       rows.push({
         scenario: 'GET /activities served from the cache',
         logbook: cached,
         reference: first.reference,
         ratio: cached.rps / first.reference!.rps,
-        note: 'against the reference’s uncached GET',
+        rounds: cached.rounds.map((rps) => rps / first.reference!.rps),
+        note: 'against the reference’s uncached GET (its median round)',
       });
     }
 
-    const batch = runs('batch') ? await batchIngestion(logbook.url, writer) : undefined;
+    const batch = runs('batch')
+      ? await medianOf(
+          () => batchIngestion(logbook.url, writer),
+          (result) => result.activitiesPerSecond,
+        )
+      : undefined;
     const exported = runs('export') ? await exportAll(logbook.url, admin, logbook.child.pid!) : undefined;
 
     const report = renderReport(rows, { loadRate, batch, exported, idleMb });
@@ -404,6 +420,10 @@ async function measure(
   };
 }
 
+/**
+ * `ROUNDS` rounds of Logbook, then the reference, one after the other. The row is the round with the median ratio:
+ * its two measurements were taken side by side, under the same conditions of the machine.
+ */
 async function compare(
   scenario: string,
   logbookBase: string,
@@ -415,9 +435,28 @@ async function compare(
   uncached = false,
 ): Promise<Row> {
   log(scenario);
-  const logbook = await measure(`${logbookBase}${logbookPath}`, token, options, uncached);
-  const reference = await measure(`${referenceBase}${referencePath}`, token, options);
-  return { scenario, logbook, reference, ratio: logbook.rps / reference.rps };
+  const pairs: { logbook: Measured; reference: Measured; ratio: number }[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    const logbook = await measure(`${logbookBase}${logbookPath}`, token, options, uncached);
+    const reference = await measure(`${referenceBase}${referencePath}`, token, options);
+    pairs.push({ logbook, reference, ratio: logbook.rps / reference.rps });
+  }
+  const median = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)];
+  return {
+    scenario,
+    logbook: median.logbook,
+    reference: median.reference,
+    ratio: median.ratio,
+    rounds: pairs.map((pair) => pair.ratio),
+  };
+}
+
+/** The median of `ROUNDS` runs of `run`, by `value`. */
+async function medianOf<T>(run: () => Promise<T>, value: (result: T) => number): Promise<T & { rounds: number[] }> {
+  const results: T[] = [];
+  for (let round = 0; round < ROUNDS; round++) results.push(await run());
+  const median = [...results].sort((a, b) => value(a) - value(b))[Math.floor(results.length / 2)];
+  return { ...median, rounds: results.map(value) };
 }
 
 /** A cursor past the 900,000th row of everyone's activities (or 90% of a smaller data set), as Logbook signs it. */
@@ -526,27 +565,27 @@ function renderReport(
   rows: Row[],
   extra: {
     loadRate?: number;
-    batch?: { activitiesPerSecond: number };
+    batch?: { activitiesPerSecond: number; rounds?: number[] };
     exported?: { rows: number; seconds: number; peakMb: number; mb: number };
     idleMb: number;
   },
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
   const lines = [
-    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, cache: ${process.env.REDIS_URL ? 'Redis' : 'memory'}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${loadavg()[0].toFixed(1)}`,
+    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, the median of ${ROUNDS} rounds, cache: ${process.env.REDIS_URL ? 'Redis' : 'memory'}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${loadavg()[0].toFixed(1)}`,
     '',
-    '| scenario | Logbook req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio | note |',
-    '|---|---|---|---|---|---|---|---|---|',
+    '| scenario | Logbook req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio | ratio per round | note |',
+    '|---|---|---|---|---|---|---|---|---|---|',
     ...rows.map(
       (row) =>
-        `| ${row.scenario} | ${cell(row.logbook)} | ${cell(row.reference)} | ${row.ratio?.toFixed(2) ?? '-'} | ${row.note ?? ''} |`,
+        `| ${row.scenario} | ${cell(row.logbook)} | ${cell(row.reference)} | ${row.ratio?.toFixed(2) ?? '-'} | ${row.rounds?.map((ratio) => ratio.toFixed(2)).join(', ') ?? ''} | ${row.note ?? ''} |`,
     ),
     '',
     '| measure | value |',
     '|---|---|',
     ...(extra.batch
       ? [
-          `| batch ingestion (POST /activities/batch, 1000 items, 4 connections) | ${extra.batch.activitiesPerSecond.toLocaleString('en')} activities/s |`,
+          `| batch ingestion (POST /activities/batch, 1000 items, 4 connections) | ${extra.batch.activitiesPerSecond.toLocaleString('en')} activities/s (rounds: ${extra.batch.rounds?.map((rate) => rate.toLocaleString('en')).join(', ')}) |`,
         ]
       : []),
     ...(extra.exported
