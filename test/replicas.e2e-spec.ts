@@ -326,9 +326,12 @@ describe('read replicas (DATABASE_REPLICA_URLS)', () => {
 
     // The replica hangs: its connections stay open but nothing comes back (a dead host's connections can hang for
     // many minutes). A read on it is cut once the replica misses its poll, and the primary answers it.
+    // Twelve reads at once: some take the pool's idle connections (cut when the poll misses), the others must open
+    // new ones, whose connect hangs too; none waits longer than a poll for a connection (checkoutWithin).
     proxy.freeze();
     const started = Date.now();
-    expect(idsOf(await freshList(owner))).toContain(hidden);
+    const reads = await Promise.all(Array.from({ length: 12 }, () => freshList(owner)));
+    for (const read of reads) expect(idsOf(read)).toContain(hidden);
     expect(Date.now() - started).toBeLessThan(3000);
     expect(replicas.status()[0].up).toBe(false);
     expect(idsOf(await freshList(owner))).toContain(hidden);

@@ -179,7 +179,7 @@ export class ReadReplicas implements OnApplicationBootstrap, OnModuleDestroy {
     if (!replica) return work(this.dataSource.manager);
     let lease: ReadLease;
     try {
-      lease = await checkout(replica.pool!, replica.leases);
+      lease = await checkoutWithin(replica.pool!, replica.leases, POLL_TIMEOUT_MS);
     } catch (error) {
       this.failed(replica, error);
       return work(this.dataSource.manager);
@@ -201,7 +201,7 @@ export class ReadReplicas implements OnApplicationBootstrap, OnModuleDestroy {
     const replica = this.enabled ? this.pick(minimum) : undefined;
     if (replica) {
       try {
-        return await checkout(replica.pool!, replica.leases);
+        return await checkoutWithin(replica.pool!, replica.leases, POLL_TIMEOUT_MS);
       } catch (error) {
         this.failed(replica, error);
       }
@@ -386,6 +386,34 @@ async function checkout(pool: Pool, leases?: Set<PoolClient>): Promise<ReadLease
       client.release(error ?? broken);
     },
   };
+}
+
+/** No connection of a replica's pool came within the time a read waits for one. */
+class CheckoutTimeout extends Error {}
+
+/**
+ * A connection of the replica's pool, or a CheckoutTimeout after `ms`: a read waits no longer for a replica than a
+ * poll does. A replica that hangs (or a pool whose connections are all busy) would otherwise hold a read for the
+ * pool's whole connect timeout, before any poll can cut it, since only connections already lent out are severed
+ * (unresponsive). The read then goes to the primary; a connection that comes later goes back to the pool.
+ */
+async function checkoutWithin(pool: Pool, leases: Set<PoolClient>, ms: number): Promise<ReadLease> {
+  const pending = checkout(pool, leases);
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new CheckoutTimeout(`no connection within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([pending, timeout]);
+  } catch (error) {
+    pending.then(
+      (lease) => lease.release(),
+      () => undefined,
+    );
+    throw error;
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /**
