@@ -435,20 +435,15 @@ async function compare(
   uncached = false,
 ): Promise<Row> {
   log(scenario);
-  const pairs: { logbook: Measured; reference: Measured; ratio: number }[] = [];
-  for (let round = 0; round < ROUNDS; round++) {
-    const logbook = await measure(`${logbookBase}${logbookPath}`, token, options, uncached);
-    const reference = await measure(`${referenceBase}${referencePath}`, token, options);
-    pairs.push({ logbook, reference, ratio: logbook.rps / reference.rps });
-  }
-  const median = [...pairs].sort((a, b) => a.ratio - b.ratio)[Math.floor(pairs.length / 2)];
-  return {
-    scenario,
-    logbook: median.logbook,
-    reference: median.reference,
-    ratio: median.ratio,
-    rounds: pairs.map((pair) => pair.ratio),
-  };
+  const median = await medianOf(
+    async () => {
+      const logbook = await measure(`${logbookBase}${logbookPath}`, token, options, uncached);
+      const reference = await measure(`${referenceBase}${referencePath}`, token, options);
+      return { logbook, reference, ratio: logbook.rps / reference.rps };
+    },
+    (pair) => pair.ratio,
+  );
+  return { scenario, logbook: median.logbook, reference: median.reference, ratio: median.ratio, rounds: median.rounds };
 }
 
 /** The median of `ROUNDS` runs of `run`, by `value`. */

@@ -106,8 +106,9 @@ const DOCS_CSP =
   "style-src 'self' 'unsafe-inline'";
 
 /**
- * Helmet's security headers and X-Request-Id on every response (the CSP by path: see API_CSP and DOCS_CSP), and CORS for the
- * origins of CORS_ORIGINS only. Registered before every other hook, so that a refusal (a 429, a 404) carries them too.
+ * Helmet's security headers and X-Request-Id on every response (the CSP by path: see API_CSP and DOCS_CSP), and
+ * CORS for the origins of CORS_ORIGINS only. Registered before every other hook, so that a refusal (a 429, a 404)
+ * carries them too.
  */
 async function registerSecurityHeaders(app: NestFastifyApplication, settings: Settings): Promise<void> {
   await app.register(fastifyHelmet, {

@@ -441,6 +441,7 @@ function replicaLabel(url: string, index: number): string {
  * and connection timeouts), rather than that one query failed.
  */
 function isConnectionProblem(error: unknown): boolean {
+  if (error instanceof CheckoutTimeout) return true;
   const cause = (error as { driverError?: unknown } | undefined)?.driverError ?? error;
   if (cause instanceof DatabaseError) return /^(08|57|53)/.test(cause.code ?? '');
   if (!(cause instanceof Error)) return false;

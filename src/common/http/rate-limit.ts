@@ -40,8 +40,7 @@ export class RateLimiter {
 
   /** Counts one request of `client` and tells how many it has made in the current window, and when that ends. */
   async hit(client: string, now = Date.now()): Promise<{ count: number; resetMs: number }> {
-    const window = Math.floor(now / this.windowMs);
-    const resetMs = (window + 1) * this.windowMs - now;
+    const { window, resetMs } = this.windowAt(now);
     const counted = this.redis.ready ? await this.countInRedis(client, window) : undefined;
     return { count: counted ?? this.countInMemory(client, window), resetMs };
   }
@@ -53,8 +52,8 @@ export class RateLimiter {
       if (EXEMPT.test(request.url)) return done();
       const now = Date.now();
       if (!this.redis.ready) {
-        const window = Math.floor(now / this.windowMs);
-        this.answer(request, reply, done, this.countInMemory(request.ip, window), (window + 1) * this.windowMs - now);
+        const { window, resetMs } = this.windowAt(now);
+        this.answer(request, reply, done, this.countInMemory(request.ip, window), resetMs);
         return;
       }
       this.hit(request.ip, now).then(
@@ -76,6 +75,12 @@ export class RateLimiter {
       'Retry-After': String(reset),
     });
     AllExceptionsFilter.reply(refusal, request, reply);
+  }
+
+  /** The window `now` falls in, and how long until it ends. */
+  private windowAt(now: number): { window: number; resetMs: number } {
+    const window = Math.floor(now / this.windowMs);
+    return { window, resetMs: (window + 1) * this.windowMs - now };
   }
 
   private countInMemory(client: string, window: number): number {
