@@ -2,7 +2,7 @@
 /**
  * The speed-of-light reference for Logbook's hot endpoints: the same table, the same HS256 access tokens and the
  * same queries, written on bare Fastify + pg with no framework, no validation beyond the minimum, no envelope
- * translation, no session revocation, no cache. It answers what the contract asks of these endpoints (a list page
+ * translation, no session revocation, no cache. It answers what the API asks of these endpoints (a list page
  * carries its total in offset mode), so the comparison measures the framework and features, not a smaller answer.
  * `npm run bench` runs it beside Logbook. Not part of the product.
  */

@@ -45,7 +45,7 @@ describe('POST /activities', () => {
     expect(spec.problems('POST', '/api/v1/activities', 201, res.body)).toEqual([]);
   });
 
-  it('stores the seed’s full example as given; omitted inner fields read null, additionalInfo {}', async () => {
+  it('stores the full example of docs/API.md as given; omitted inner fields read null, additionalInfo {}', async () => {
     const res = await post(user, {
       action: 'DOWNLOAD_FILE',
       actor: { name: 'System Administrator', email: 'admin@example.com', role: 'ADMIN' },

@@ -168,7 +168,7 @@ describe('GET /audit-logs', () => {
 });
 
 describe('GET /audit-logs/:id', () => {
-  it('answers the entry, 404 with the seed’s message, or 400 for a non-integer', async () => {
+  it('answers the entry, 404 with the documented message, or 400 for a non-integer', async () => {
     const admin = await createAdmin();
     const [entry] = (await http('/api/v1/audit-logs?limit=1', { token: admin.accessToken })).body.data;
     const res = await http(`/api/v1/audit-logs/${entry.id}`, { token: admin.accessToken });

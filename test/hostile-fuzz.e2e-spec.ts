@@ -31,7 +31,7 @@ import {
  * Property-based fuzzing of every operation in openapi.json: random, boundary and hostile path ids, query strings,
  * headers and bodies, with valid, expired, forged and garbage credentials. For every request: never a 5xx; under
  * /api/v1 a 4xx is the error envelope; every JSON answer matches the document (schema and status); and a 4xx stored
- * nothing (a fingerprint of every table before and after), but for what the contract itself asks of a failed
+ * nothing (a fingerprint of every table before and after), but for what the API itself asks of a failed
  * sign-in (its LOGIN_FAILED entry) and of a spent refresh token presented again (its login ends). The operations
  * come from the document, so a new endpoint is fuzzed without editing this file; one it cannot drive fails it.
  *
@@ -891,7 +891,7 @@ async function makeUser(app: IsolatedApp, role: TestUser['role']): Promise<TestU
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// What may change on a 4xx: the contract's own exceptions.
+// What may change on a 4xx: the exceptions docs/API.md names.
 
 async function allowedByContract(
   op: Operation,

@@ -21,7 +21,7 @@ async function statusWithin(ms: number, request: () => Promise<{ status: number 
 const JWT_SECRET = 'logbook-test-secret-0123456789-abcdefghij';
 const redisServer = spawnSync('redis-server', ['--version']).status === 0;
 
-// Issue 8: the cache, its invalidation, session revocation and rate limits live in Redis, so they hold across
+// The cache, its invalidation, session revocation and rate limits live in Redis, so they hold across
 // instances. Two Logbook processes (as in production: passport keeps one strategy per process) on the suite's
 // PostgreSQL and a Redis server of this file's own, on a spare port. Where there is no redis-server (a machine with
 // only Node.js) Logbook is meant to run as one instance, and this is skipped; CI has one.

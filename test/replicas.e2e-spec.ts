@@ -257,7 +257,7 @@ describe('read replicas (DATABASE_REPLICA_URLS)', () => {
     // Another user's reads still go to the replica (which lacks its hidden row): the choice is per caller.
     expect(idsOf(await freshList(other))).toEqual([othersActivity.id]);
 
-    // Every ADMIN list is fresh after any activity write (the contract), so it must see the owner's write.
+    // Every ADMIN list is fresh after any activity write (docs/API.md, Caching), so it must see the owner's write.
     const adminList = await api('/api/v1/activities?limit=100', admin);
     expect(adminList.headers.get('x-cache')).toBe('MISS');
     expect(idsOf(adminList)).toContain(second);

@@ -3,7 +3,7 @@ import { startTestApp, TestApp } from './helpers/app';
 import { createUser, sql, uniqueEmail } from './helpers/factories';
 import { http } from './helpers/http';
 
-/** Issue 7: security headers, CORS from an allow-list, the global rate limit, and no secret in any log line. */
+/** Security headers, CORS from an allow-list, the global rate limit, and no secret in any log line. */
 
 const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 

@@ -9,7 +9,7 @@ import { AUDIT_SORT_COLUMNS, AuditLogFilters, type AuditSortBy } from '../audit-
 
 const SORT_BY = Object.keys(AUDIT_SORT_COLUMNS) as AuditSortBy[];
 
-/** The parameters of GET /audit-logs, snake_case as in the seed. */
+/** The parameters of GET /audit-logs, snake_case, as the API names them. */
 export class AuditLogQueryDto extends PageQueryDto {
   /** Sort field; default `created_at`. `entity_id` sorts as text. */
   @ApiPropertyOptional({ enum: SORT_BY, enumName: 'AuditSortBy', default: 'created_at' })

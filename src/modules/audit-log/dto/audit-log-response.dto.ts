@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { AUDIT_ACTIONS, AUDITED_ENTITIES, type AuditAction, type AuditedEntity, AuditLog } from '../audit-log.entity';
 
-/** An audit trail entry, snake_case as in the seed. */
+/** An audit trail entry, snake_case, as the API names them. */
 export class AuditLogResponseDto {
   @ApiProperty({ type: 'integer', example: 1 })
   id: number;
