@@ -205,13 +205,13 @@ async function main(): Promise<void> {
       `Node: Logbook ${nodes.logbook}${nodes.baseline ? `, baseline ${nodes.baseline}` : ''}, reference ${nodes.reference}`,
     );
 
-    // Writes go to one user, reads to another, so the reads see a steady ~1,000 activities of their user.
+    // The reference checks Logbook's tokens (same secret); the baseline signs its own, in case their form changed.
+    const tokens = await signInAll(logbook.url);
     const sides: Sides = {
-      logbook: { url: logbook.url, tokens: await signInAll(logbook.url) },
+      logbook: { url: logbook.url, tokens },
       baseline: baseline && { url: baseline.url, tokens: await signInAll(baseline.url) },
-      reference: { url: reference.url, tokens: { writer: '', participant: '', admin: '' } },
+      reference: { url: reference.url, tokens },
     };
-    sides.reference.tokens = sides.logbook.tokens;
     await warmUp(sides.logbook);
     const idleMb = rssMb(logbook.child.pid!);
     if (sides.baseline) await warmUp(sides.baseline);
