@@ -172,6 +172,14 @@ async function main(): Promise<void> {
     adminUrl = await embedded.start();
   }
   const children: ChildProcess[] = [];
+  // An interrupted run takes the copy with it too: left behind, its sources would join the project's lint and tests.
+  for (const signal of baselineBuild ? (['SIGINT', 'SIGTERM'] as const) : []) {
+    process.once(signal, () => {
+      for (const child of children) child.kill('SIGTERM');
+      removeBaseline(baselineBuild!.dir);
+      process.exit(130);
+    });
+  }
   try {
     const reused = flags.reuse ? await existingDataSet(adminUrl, 'logbook_bench') : undefined;
     const url = reused ?? (await freshDatabase(adminUrl, 'logbook_bench'));
