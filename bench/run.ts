@@ -9,11 +9,32 @@
  * earlier run when it has the same size (no reload). `--only post,cached` runs
  * some scenarios (post, first, filtered, deep, cached, batch, export). `--profile DIR` runs Logbook under
  * `node --cpu-prof` and prints where its CPU time went (bench/profile-summary.js).
+ *
+ * `--baseline REF` also measures the build of git ref REF (a branch, a tag, a commit) as a third server, in every
+ * round beside Logbook and the reference, and reports Logbook's ratio to it. REF's tree is exported to
+ * `.bench/baseline-<sha>` (git archive, so nothing is registered in the repository), given the current node_modules
+ * when its package-lock.json is the same (else `npm ci`), built with `nest build`, started as Logbook is, and removed
+ * at the end. `--node PATH` and `--baseline-node PATH` choose the Node binary each runs on (else the PATH's), to
+ * compare runtimes on the same code (`npm ci --prefix .ci/node24` installs Node 24 there):
+ *
+ *   npm run bench -- --baseline main
+ *   npm run bench -- --baseline HEAD --node .ci/node24/node_modules/.bin/node
  */
-import { ChildProcess, spawn } from 'node:child_process';
-import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  copyFileSync,
+  existsSync,
+  lstatSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { loadavg } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import autocannon from 'autocannon';
 import * as argon2 from 'argon2';
@@ -38,6 +59,9 @@ const { values: flags } = parseArgs({
     only: { type: 'string' },
     profile: { type: 'string' },
     rounds: { type: 'string', default: '3' },
+    baseline: { type: 'string' },
+    'baseline-node': { type: 'string' },
+    node: { type: 'string' },
   },
 });
 const SCENARIOS = ['post', 'first', 'filtered', 'deep', 'cached', 'batch', 'export'] as const;
@@ -45,6 +69,7 @@ const selected = new Set(flags.only ? flags.only.split(',') : SCENARIOS);
 for (const name of selected) {
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name}`);
 }
+if (flags['baseline-node'] && !flags.baseline) throw new Error('--baseline-node needs --baseline REF');
 const runs = (scenario: (typeof SCENARIOS)[number]) => selected.has(scenario);
 const ACTIVITIES = Number(flags.activities);
 const USERS = Number(flags.users);
@@ -67,7 +92,46 @@ interface Row {
   p99Factor?: number;
   /** The ratio of each round, in the order run. */
   rounds?: number[];
+  /** With --baseline: the baseline's figures in the round of the median ratio to it, that ratio, every round's. */
+  baseline?: Measured;
+  baselineRatio?: number;
+  baselineRounds?: number[];
   note?: string;
+}
+type Tokens = Record<'writer' | 'participant' | 'admin', string>;
+/** A server under load: where it answers, the tokens it signed (the reference takes Logbook's). */
+interface Side {
+  url: string;
+  tokens: Tokens;
+}
+interface Sides {
+  logbook: Side;
+  baseline?: Side;
+  reference: Side;
+}
+interface BatchResult {
+  activitiesPerSecond: number;
+  rounds?: number[];
+}
+interface ExportResult {
+  rows: number;
+  seconds: number;
+  peakMb: number;
+  mb: number;
+}
+/** What --baseline measured beside the rows: where it came from and its own figures. */
+interface BaselineSummary {
+  ref: string;
+  sha: string;
+  idleMb: number;
+  batch?: BatchResult & { ratio: number };
+  exported?: ExportResult;
+}
+/** The Node version each server ran on. */
+interface Nodes {
+  logbook: string;
+  baseline?: string;
+  reference: string;
 }
 
 const log = (message: string) => process.stdout.write(`[bench] ${message}\n`);
@@ -94,6 +158,13 @@ async function settle(): Promise<void> {
 
 async function main(): Promise<void> {
   const settings = loadSettings(process.env);
+  // Built first: a ref that does not build fails the run before the data set is loaded.
+  const baselineBuild = flags.baseline ? buildBaseline(flags.baseline) : undefined;
+  const nodes: Nodes = {
+    logbook: nodeVersion(flags.node),
+    baseline: baselineBuild && nodeVersion(flags['baseline-node']),
+    reference: nodeVersion(undefined),
+  };
   let embedded: EmbeddedPostgres | undefined;
   let adminUrl = settings.databaseUrl;
   if (!adminUrl) {
@@ -101,6 +172,14 @@ async function main(): Promise<void> {
     adminUrl = await embedded.start();
   }
   const children: ChildProcess[] = [];
+  // An interrupted run takes the copy with it too: left behind, its sources would join the project's lint and tests.
+  for (const signal of baselineBuild ? (['SIGINT', 'SIGTERM'] as const) : []) {
+    process.once(signal, () => {
+      for (const child of children) child.kill('SIGTERM');
+      removeBaseline(baselineBuild!.dir);
+      process.exit(130);
+    });
+  }
   try {
     const reused = flags.reuse ? await existingDataSet(adminUrl, 'logbook_bench') : undefined;
     const url = reused ?? (await freshDatabase(adminUrl, 'logbook_bench'));
@@ -110,36 +189,62 @@ async function main(): Promise<void> {
     monitor = new Client({ connectionString: url });
     await monitor.connect();
 
-    const logbook = await startServer('logbook', productionCommand(), url, 4101);
-    const reference = await startServer('reference', `exec node ${join(ROOT, 'bench', 'reference.js')}`, url, 4102);
-    children.push(logbook.child, reference.child);
+    const logbook = await startServer('logbook', productionCommand(ROOT, flags.node, true), url, 4101, ROOT);
+    children.push(logbook.child);
+    const baseline = baselineBuild
+      ? await startServer(
+          'baseline',
+          productionCommand(baselineBuild.dir, flags['baseline-node']),
+          url,
+          4103,
+          baselineBuild.dir,
+        )
+      : undefined;
+    if (baseline) children.push(baseline.child);
+    const reference = await startServer(
+      'reference',
+      `exec node ${join(ROOT, 'bench', 'reference.js')}`,
+      url,
+      4102,
+      ROOT,
+    );
+    children.push(reference.child);
+    log(
+      `Node: Logbook ${nodes.logbook}${nodes.baseline ? `, baseline ${nodes.baseline}` : ''}, reference ${nodes.reference}`,
+    );
 
-    // Writes go to one user, reads to another, so the reads see a steady ~1,000 activities of their user.
-    const writer = await signIn(logbook.url, 'bench3@example.com');
-    const participant = await signIn(logbook.url, 'bench2@example.com');
-    const admin = await signIn(logbook.url, 'bench1@example.com');
-    await warmUp(logbook.url, participant);
+    // The reference checks Logbook's tokens (same secret); the baseline signs its own, in case their form changed.
+    const tokens = await signInAll(logbook.url);
+    const sides: Sides = {
+      logbook: { url: logbook.url, tokens },
+      baseline: baseline && { url: baseline.url, tokens: await signInAll(baseline.url) },
+      reference: { url: reference.url, tokens },
+    };
+    await warmUp(sides.logbook);
     const idleMb = rssMb(logbook.child.pid!);
+    if (sides.baseline) await warmUp(sides.baseline);
+    const baselineIdleMb = baseline ? rssMb(baseline.child.pid!) : undefined;
 
     const rows: Row[] = [];
     if (runs('post')) {
       const body = JSON.stringify({ action: 'BENCH_POST', metadata: { i: 1 } });
       rows.push(
-        await compare('POST /activities', logbook.url, reference.url, '/api/v1/activities', '/activities', writer, {
-          method: 'POST',
-          body,
-        }),
+        await compare(
+          sides,
+          'POST /activities',
+          { logbook: '/api/v1/activities', reference: '/activities' },
+          'writer',
+          { method: 'POST', body },
+        ),
       );
     }
     let first: Row | undefined;
     if (runs('first') || runs('cached')) {
       first = await compare(
+        sides,
         'GET /activities, first page (uncached)',
-        logbook.url,
-        reference.url,
-        '/api/v1/activities?limit=20',
-        '/activities?limit=20',
-        participant,
+        { logbook: '/api/v1/activities?limit=20', reference: '/activities?limit=20' },
+        'participant',
         {},
         true,
       );
@@ -149,27 +254,37 @@ async function main(): Promise<void> {
       const window = `start=${daysAgo(180)}&end=${daysAgo(90)}`;
       rows.push(
         await compare(
+          sides,
           'GET filtered (action + 90-day window, uncached)',
-          logbook.url,
-          reference.url,
-          `/api/v1/activities?action=VIEW_COURSE&${window}`,
-          `/activities?action=VIEW_COURSE&${window}`,
-          participant,
+          {
+            logbook: `/api/v1/activities?action=VIEW_COURSE&${window}`,
+            reference: `/activities?action=VIEW_COURSE&${window}`,
+          },
+          'participant',
           {},
           true,
         ),
       );
     }
     if (runs('deep')) {
-      const deep = await deepCursor(logbook.url, admin);
-      const adminFirst = await measure(`${logbook.url}/api/v1/activities?limit=20`, admin, {}, true);
+      const deep = await deepCursor(sides.logbook.url, sides.logbook.tokens.admin);
+      // The baseline pages with a cursor it signed itself: the cursor's form may differ between builds.
+      const baselineDeep = sides.baseline && (await deepCursor(sides.baseline.url, sides.baseline.tokens.admin));
+      const adminFirst = await measure(
+        `${logbook.url}/api/v1/activities?limit=20`,
+        sides.logbook.tokens.admin,
+        {},
+        true,
+      );
       const deepRow = await compare(
+        sides,
         `GET by cursor past row ${deep.position.toLocaleString('en')} (ADMIN, all users)`,
-        logbook.url,
-        reference.url,
-        `/api/v1/activities?limit=20&cursor=${encodeURIComponent(deep.cursor)}`,
-        `/activities?all=1&limit=20&afterTimestamp=${encodeURIComponent(deep.timestamp)}&afterId=${deep.id}`,
-        admin,
+        {
+          logbook: `/api/v1/activities?limit=20&cursor=${encodeURIComponent(deep.cursor)}`,
+          baseline: baselineDeep && `/api/v1/activities?limit=20&cursor=${encodeURIComponent(baselineDeep.cursor)}`,
+          reference: `/activities?all=1&limit=20&afterTimestamp=${encodeURIComponent(deep.timestamp)}&afterId=${deep.id}`,
+        },
+        'admin',
         {},
         true,
       );
@@ -179,35 +294,64 @@ async function main(): Promise<void> {
     }
     if (runs('cached') && first) {
       log('GET /activities served from the cache');
-      const cached = await medianOf(
-        () => measure(`${logbook.url}/api/v1/activities?limit=20`, participant, {}),
-        (measured) => measured.rps,
-      );
+      const results = await inRounds(async () => ({
+        logbook: await measure(`${logbook.url}/api/v1/activities?limit=20`, sides.logbook.tokens.participant, {}),
+        baseline:
+          sides.baseline &&
+          (await measure(`${sides.baseline.url}/api/v1/activities?limit=20`, sides.baseline.tokens.participant, {})),
+      }));
+      const cached = medianBy(results, (result) => result.logbook.rps);
+      const versus = versusBaseline(results, (result) => result.baseline && result.logbook.rps / result.baseline.rps);
       rows.push({
         scenario: 'GET /activities served from the cache',
-        logbook: cached,
+        logbook: cached.logbook,
         reference: first.reference,
-        ratio: cached.rps / first.reference!.rps,
+        ratio: cached.logbook.rps / first.reference!.rps,
         rounds: cached.rounds.map((rps) => rps / first.reference!.rps),
+        ...(versus && { baseline: versus.median.baseline, baselineRatio: versus.ratio, baselineRounds: versus.rounds }),
         note: 'against the reference’s uncached GET (its median round)',
       });
     }
 
-    const batch = runs('batch')
-      ? await medianOf(
-          () => batchIngestion(logbook.url, writer),
-          (result) => result.activitiesPerSecond,
-        )
-      : undefined;
-    const exported = runs('export') ? await exportAll(logbook.url, admin, logbook.child.pid!) : undefined;
+    let batch: BatchResult | undefined;
+    let baselineBatch: BaselineSummary['batch'];
+    if (runs('batch')) {
+      const results = await inRounds(async () => ({
+        logbook: await batchIngestion(sides.logbook),
+        baseline: sides.baseline && (await batchIngestion(sides.baseline)),
+      }));
+      const median = medianBy(results, (result) => result.logbook.activitiesPerSecond);
+      batch = { activitiesPerSecond: median.logbook.activitiesPerSecond, rounds: median.rounds };
+      const versus = versusBaseline(
+        results,
+        (result) => result.baseline && result.logbook.activitiesPerSecond / result.baseline.activitiesPerSecond,
+      );
+      if (versus) {
+        baselineBatch = {
+          activitiesPerSecond: versus.median.baseline!.activitiesPerSecond,
+          ratio: versus.ratio,
+          rounds: results.map((result) => result.baseline!.activitiesPerSecond),
+        };
+      }
+    }
+    const exported = runs('export') ? await exportAll(sides.logbook, logbook.child.pid!) : undefined;
+    const baselineExported =
+      runs('export') && sides.baseline ? await exportAll(sides.baseline, baseline!.child.pid!) : undefined;
+    const baselineSummary: BaselineSummary | undefined = baselineBuild && {
+      ref: flags.baseline!,
+      sha: baselineBuild.sha,
+      idleMb: baselineIdleMb!,
+      batch: baselineBatch,
+      exported: baselineExported,
+    };
 
-    const report = renderReport(rows, { loadRate, batch, exported, idleMb });
+    const report = renderReport(rows, { loadRate, batch, exported, idleMb, nodes, baseline: baselineSummary });
     process.stdout.write(`\n${report}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     writeFileSync(
       join(ROOT, 'bench', 'results', `${stamp}.json`),
-      JSON.stringify({ flags, rows, loadRate, batch, exported, idleMb }, null, 2),
+      JSON.stringify({ flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary }, null, 2),
     );
     // Only a whole, unprofiled run is the latest table.
     if (!flags.only && !flags.profile) writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), `${report}\n`);
@@ -215,6 +359,7 @@ async function main(): Promise<void> {
     await monitor?.end().catch(() => undefined);
     await Promise.all(children.map(stop));
     await embedded?.stop();
+    if (baselineBuild) removeBaseline(baselineBuild.dir);
   }
   if (flags.profile) summarizeProfiles(flags.profile);
 }
@@ -322,17 +467,73 @@ async function load(url: string): Promise<number> {
 }
 
 /**
- * Logbook is started as `npm run start:prod` starts it (package.json's script, so any setting it makes holds here
- * too), under `exec` so that the process measured is Node itself; `--profile` adds `node --cpu-prof`.
+ * Logbook is started as `npm run start:prod` starts it (package.json's script in `root`, so any setting it makes holds
+ * here too), under `exec` so that the process measured is Node itself, on `node` (a path; else the PATH's node);
+ * `--profile` adds `node --cpu-prof` to Logbook's own run.
  */
-function productionCommand(): string {
-  const scripts = (JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
+function productionCommand(root: string, node: string | undefined, profile = false): string {
+  const scripts = (JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { scripts: Record<string, string> })
     .scripts;
   const script = scripts['start:prod'];
   const parts = /^((?:\S+=\S+ )*)exec node (.+)$/.exec(script);
   if (!parts) throw new Error(`start:prod is expected to be [VAR=value ...] exec node ...: ${script}`);
-  const profiling = flags.profile ? `--cpu-prof --cpu-prof-dir=${flags.profile} ` : '';
-  return `${parts[1]}exec node ${profiling}${parts[2]}`;
+  const profiling = profile && flags.profile ? `--cpu-prof --cpu-prof-dir=${flags.profile} ` : '';
+  return `${parts[1]}exec ${node ? shellQuoted(resolve(node)) : 'node'} ${profiling}${parts[2]}`;
+}
+
+function shellQuoted(value: string): string {
+  return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+/** `node --version` of a binary (the PATH's node without one). */
+function nodeVersion(node: string | undefined): string {
+  return execFileSync(node ? resolve(node) : 'node', ['--version'], { encoding: 'utf8' }).trim();
+}
+
+/**
+ * REF's tree, exported to `.bench/baseline-<sha>` and built there. An export rather than a git worktree: nothing is
+ * registered in the repository, so a run that dies leaves only a folder behind.
+ */
+function buildBaseline(ref: string): { dir: string; sha: string } {
+  const sha = execFileSync('git', ['rev-parse', '--verify', `${ref}^{commit}`], { cwd: ROOT, encoding: 'utf8' }).trim();
+  const dir = join(ROOT, '.bench', `baseline-${sha.slice(0, 12)}`);
+  log(`baseline ${ref} (${sha.slice(0, 12)}): building in ${dir}`);
+  removeBaseline(dir);
+  mkdirSync(dir, { recursive: true });
+  const archive = spawnSync('git', ['archive', '--format=tar', sha], { cwd: ROOT, maxBuffer: 1 << 30 });
+  if (archive.status !== 0) throw new Error(`git archive ${sha} failed: ${String(archive.stderr)}`);
+  run('tar', ['-x', '-C', dir], ROOT, archive.stdout);
+  const lock = (root: string) => readFileSync(join(root, 'package-lock.json'));
+  if (lock(dir).equals(lock(ROOT))) {
+    symlinkSync(realpathSync(join(ROOT, 'node_modules')), join(dir, 'node_modules'), 'dir');
+  } else {
+    log('baseline: its package-lock.json differs, npm ci');
+    run('npm', ['ci', '--no-audit', '--no-fund'], dir);
+  }
+  // The same settings as Logbook's: .env fills what the environment lacks, in both.
+  if (existsSync(join(ROOT, '.env'))) copyFileSync(join(ROOT, '.env'), join(dir, '.env'));
+  run(join(dir, 'node_modules', '.bin', 'nest'), ['build'], dir);
+  return { dir, sha };
+}
+
+function removeBaseline(dir: string): void {
+  // The node_modules link goes first, on its own, so that nothing can reach through it.
+  rmSync(join(dir, 'node_modules'), { force: true, recursive: !isLink(join(dir, 'node_modules')) });
+  rmSync(dir, { recursive: true, force: true });
+}
+
+function isLink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
+  }
+}
+
+function run(command: string, args: string[], cwd: string, input?: Buffer): void {
+  const result = spawnSync(command, args, { cwd, input, stdio: [input ? 'pipe' : 'ignore', 'inherit', 'inherit'] });
+  if (result.status !== 0)
+    throw new Error(`${command} ${args.join(' ')} (in ${cwd}) failed: ${result.status ?? result.signal}`);
 }
 
 async function startServer(
@@ -340,9 +541,10 @@ async function startServer(
   command: string,
   url: string,
   port: number,
+  cwd: string,
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn('sh', ['-c', command], {
-    cwd: ROOT,
+    cwd,
     env: {
       PATH: process.env.PATH,
       DATABASE_URL: url,
@@ -359,8 +561,9 @@ async function startServer(
   });
   const base = `http://127.0.0.1:${port}`;
   for (let i = 0; i < 300; i += 1) {
+    if (child.exitCode !== null) break;
     try {
-      const res = await fetch(`${base}${name === 'logbook' ? '/health' : '/activities'}`);
+      const res = await fetch(`${base}${name === 'reference' ? '/activities' : '/health'}`);
       if (res.status < 500) {
         log(`${name} up on ${base}`);
         return { child, url: base };
@@ -373,6 +576,15 @@ async function startServer(
   throw new Error(`${name} did not start`);
 }
 
+/** Writes go to one user, reads to another, so the reads see a steady ~1,000 activities of their user. */
+async function signInAll(base: string): Promise<Tokens> {
+  return {
+    writer: await signIn(base, 'bench3@example.com'),
+    participant: await signIn(base, 'bench2@example.com'),
+    admin: await signIn(base, 'bench1@example.com'),
+  };
+}
+
 async function signIn(base: string, email: string): Promise<string> {
   const res = await fetch(`${base}/api/v1/auth/login`, {
     method: 'POST',
@@ -383,12 +595,12 @@ async function signIn(base: string, email: string): Promise<string> {
   return body.data.accessToken;
 }
 
-async function warmUp(base: string, token: string): Promise<void> {
+async function warmUp(side: Side): Promise<void> {
   await autocannon({
-    url: `${base}/api/v1/activities`,
+    url: `${side.url}/api/v1/activities`,
     connections: 10,
     duration: 2,
-    headers: { authorization: `Bearer ${token}` },
+    headers: { authorization: `Bearer ${side.tokens.participant}` },
   });
 }
 
@@ -421,37 +633,61 @@ async function measure(
 }
 
 /**
- * `ROUNDS` rounds of Logbook, then the reference, one after the other. The row is the round with the median ratio:
- * its two measurements were taken side by side, under the same conditions of the machine.
+ * `ROUNDS` rounds of Logbook, then the baseline (with --baseline), then the reference, one after the other. The row
+ * is the round with the median ratio to the reference: its measurements were taken side by side, under the same
+ * conditions of the machine; the ratio to the baseline is that of its own median round. `paths.baseline` defaults
+ * to Logbook's path.
  */
 async function compare(
+  sides: Sides,
   scenario: string,
-  logbookBase: string,
-  referenceBase: string,
-  logbookPath: string,
-  referencePath: string,
-  token: string,
+  paths: { logbook: string; baseline?: string; reference: string },
+  who: keyof Tokens,
   options: { method?: 'POST'; body?: string },
   uncached = false,
 ): Promise<Row> {
   log(scenario);
-  const median = await medianOf(
-    async () => {
-      const logbook = await measure(`${logbookBase}${logbookPath}`, token, options, uncached);
-      const reference = await measure(`${referenceBase}${referencePath}`, token, options);
-      return { logbook, reference, ratio: logbook.rps / reference.rps };
-    },
-    (pair) => pair.ratio,
-  );
-  return { scenario, logbook: median.logbook, reference: median.reference, ratio: median.ratio, rounds: median.rounds };
+  const { logbook, baseline, reference } = sides;
+  const results = await inRounds(async () => ({
+    logbook: await measure(`${logbook.url}${paths.logbook}`, logbook.tokens[who], options, uncached),
+    baseline:
+      baseline &&
+      (await measure(`${baseline.url}${paths.baseline ?? paths.logbook}`, baseline.tokens[who], options, uncached)),
+    reference: await measure(`${reference.url}${paths.reference}`, reference.tokens[who], options),
+  }));
+  const median = medianBy(results, (round) => round.logbook.rps / round.reference.rps);
+  const versus = versusBaseline(results, (round) => round.baseline && round.logbook.rps / round.baseline.rps);
+  return {
+    scenario,
+    logbook: median.logbook,
+    reference: median.reference,
+    ratio: median.logbook.rps / median.reference.rps,
+    rounds: median.rounds,
+    ...(versus && { baseline: versus.median.baseline, baselineRatio: versus.ratio, baselineRounds: versus.rounds }),
+  };
 }
 
-/** The median of `ROUNDS` runs of `run`, by `value`. */
-async function medianOf<T>(run: () => Promise<T>, value: (result: T) => number): Promise<T & { rounds: number[] }> {
+/** `ROUNDS` runs of `run`, one after the other. */
+async function inRounds<T>(run: () => Promise<T>): Promise<T[]> {
   const results: T[] = [];
   for (let round = 0; round < ROUNDS; round++) results.push(await run());
+  return results;
+}
+
+/** The median of `results` by `value`, with every round's value in the order run. */
+function medianBy<T>(results: T[], value: (result: T) => number): T & { rounds: number[] } {
   const median = [...results].sort((a, b) => value(a) - value(b))[Math.floor(results.length / 2)];
   return { ...median, rounds: results.map(value) };
+}
+
+/** Logbook's ratio to the baseline in its median round, and every round's; undefined without a baseline. */
+function versusBaseline<T>(
+  results: T[],
+  ratio: (result: T) => number | undefined,
+): { median: T; ratio: number; rounds: number[] } | undefined {
+  if (results.some((result) => ratio(result) === undefined)) return undefined;
+  const median = medianBy(results, (result) => ratio(result)!);
+  return { median, ratio: ratio(median)!, rounds: median.rounds };
 }
 
 /** A cursor past the 900,000th row of everyone's activities (or 90% of a smaller data set), as Logbook signs it. */
@@ -468,35 +704,31 @@ async function deepCursor(
   return { cursor: body.meta.nextCursor, timestamp: last.timestamp, id: last.id, position };
 }
 
-async function batchIngestion(base: string, token: string): Promise<{ activitiesPerSecond: number }> {
+async function batchIngestion(side: Side): Promise<BatchResult> {
   log('batch ingestion');
   await settle();
   const items = Array.from({ length: 1000 }, (_, index) => ({ action: 'BENCH_BATCH', metadata: { index } }));
   const result = await autocannon({
-    url: `${base}/api/v1/activities/batch`,
+    url: `${side.url}/api/v1/activities/batch`,
     connections: 4,
     duration: DURATION,
     method: 'POST',
     body: JSON.stringify({ items }),
-    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${side.tokens.writer}`, 'content-type': 'application/json' },
   });
   return {
     activitiesPerSecond: Math.round(((result.requests.total - result.non2xx) * 1000) / (result.duration || DURATION)),
   };
 }
 
-async function exportAll(
-  base: string,
-  admin: string,
-  pid: number,
-): Promise<{ rows: number; seconds: number; peakMb: number; mb: number }> {
+async function exportAll(side: Side, pid: number): Promise<ExportResult> {
   log('export of all rows as CSV');
   await settle();
   let peak = rssMb(pid);
   const sampler = setInterval(() => (peak = Math.max(peak, rssMb(pid))), 50);
   const started = Date.now();
-  const res = await fetch(`${base}/api/v1/activities/export?format=csv`, {
-    headers: { authorization: `Bearer ${admin}` },
+  const res = await fetch(`${side.url}/api/v1/activities/export?format=csv`, {
+    headers: { authorization: `Bearer ${side.tokens.admin}` },
   });
   let bytes = 0;
   let lines = 0;
@@ -522,7 +754,7 @@ function daysAgo(days: number): string {
   return new Date(Date.now() - days * 86_400_000).toISOString().slice(0, 10);
 }
 
-/** Issue 6's targets, each with the figure it is judged by. */
+/** The targets, each with the figure it is judged by. */
 function targets(
   rows: Row[],
   extra: {
@@ -560,38 +792,93 @@ function renderReport(
   rows: Row[],
   extra: {
     loadRate?: number;
-    batch?: { activitiesPerSecond: number; rounds?: number[] };
-    exported?: { rows: number; seconds: number; peakMb: number; mb: number };
+    batch?: BatchResult;
+    exported?: ExportResult;
     idleMb: number;
+    nodes: Nodes;
+    baseline?: BaselineSummary;
   },
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
-  const lines = [
-    `Logbook vs bare Fastify + pg, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, the median of ${ROUNDS} rounds, cache: ${process.env.REDIS_URL ? 'Redis' : 'memory'}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${loadavg()[0].toFixed(1)}`,
-    '',
-    '| scenario | Logbook req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio | ratio per round | note |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...rows.map(
-      (row) =>
-        `| ${row.scenario} | ${cell(row.logbook)} | ${cell(row.reference)} | ${row.ratio?.toFixed(2) ?? '-'} | ${row.rounds?.map((ratio) => ratio.toFixed(2)).join(', ') ?? ''} | ${row.note ?? ''} |`,
-    ),
-    '',
-    '| measure | value |',
-    '|---|---|',
+  const perRound = (ratios?: number[]) => ratios?.map((ratio) => ratio.toFixed(2)).join(', ') ?? '';
+  const { nodes, baseline } = extra;
+  const node =
+    nodes.logbook === nodes.reference && !baseline
+      ? `Node ${nodes.logbook}`
+      : `Node: Logbook ${nodes.logbook}${baseline ? `, baseline ${nodes.baseline}` : ''}, reference ${nodes.reference}`;
+  const title = baseline
+    ? `Logbook vs its build of ${baseline.ref} (${baseline.sha.slice(0, 12)}, the baseline) and bare Fastify + pg`
+    : 'Logbook vs bare Fastify + pg';
+  const batch = (result: BatchResult) =>
+    `${result.activitiesPerSecond.toLocaleString('en')} activities/s (rounds: ${result.rounds?.map((rate) => rate.toLocaleString('en')).join(', ')})`;
+  const exported = (result?: ExportResult) =>
+    result
+      ? `${result.rows.toLocaleString('en')} rows, ${result.mb} MB in ${result.seconds.toFixed(1)} s, peak RSS ${result.peakMb} MB`
+      : '-';
+  const measures: [string, string, string][] = [
     ...(extra.batch
       ? [
-          `| batch ingestion (POST /activities/batch, 1000 items, 4 connections) | ${extra.batch.activitiesPerSecond.toLocaleString('en')} activities/s (rounds: ${extra.batch.rounds?.map((rate) => rate.toLocaleString('en')).join(', ')}) |`,
+          [
+            'batch ingestion (POST /activities/batch, 1000 items, 4 connections)',
+            batch(extra.batch),
+            baseline?.batch ? `${batch(baseline.batch)}; ratio ${baseline.batch.ratio.toFixed(2)}` : '-',
+          ] as [string, string, string],
         ]
       : []),
     ...(extra.exported
       ? [
-          `| export of all rows as CSV | ${extra.exported.rows.toLocaleString('en')} rows, ${extra.exported.mb} MB in ${extra.exported.seconds.toFixed(1)} s, peak RSS ${extra.exported.peakMb} MB |`,
+          ['export of all rows as CSV', exported(extra.exported), exported(baseline?.exported)] as [
+            string,
+            string,
+            string,
+          ],
         ]
       : []),
-    `| idle memory of the app (RSS after start and warm-up) | ${Math.round(extra.idleMb)} MB |`,
-    `| data set load (INSERT ... SELECT in PostgreSQL) | ${extra.loadRate === undefined ? 'reused from an earlier run' : `${Math.round(extra.loadRate).toLocaleString('en')} rows/s`} |`,
+    [
+      'idle memory of the app (RSS after start and warm-up)',
+      `${Math.round(extra.idleMb)} MB`,
+      baseline ? `${Math.round(baseline.idleMb)} MB` : '-',
+    ],
+    [
+      'data set load (INSERT ... SELECT in PostgreSQL)',
+      extra.loadRate === undefined
+        ? 'reused from an earlier run'
+        : `${Math.round(extra.loadRate).toLocaleString('en')} rows/s`,
+      '-',
+    ],
+  ];
+  const lines = [
+    `${title}, ${ACTIVITIES.toLocaleString('en')} activities over ${USERS} users, ${CONNECTIONS} connections, ${DURATION} s each, the median of ${ROUNDS} rounds, cache: ${process.env.REDIS_URL ? 'Redis' : 'memory'}, ${node}, ${new Date().toISOString().slice(0, 10)}, load average at the end ${loadavg()[0].toFixed(1)}`,
     '',
-    '| target (issue 6) | measured | met |',
+    ...(baseline
+      ? [
+          '| scenario | Logbook req/s | p50 ms | p99 ms | baseline req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio to baseline | per round | ratio to reference | per round | note |',
+          '|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|',
+          ...rows.map(
+            (row) =>
+              `| ${row.scenario} | ${cell(row.logbook)} | ${cell(row.baseline)} | ${cell(row.reference)} | ${row.baselineRatio?.toFixed(2) ?? '-'} | ${perRound(row.baselineRounds)} | ${row.ratio?.toFixed(2) ?? '-'} | ${perRound(row.rounds)} | ${row.note ?? ''} |`,
+          ),
+          '',
+          'Each ratio is that of its median round (Logbook and the baseline, or Logbook and the reference, measured one after the other); Logbook’s and the reference’s columns come from the reference’s median round, the baseline’s from its own.',
+          '',
+          '| measure | Logbook | baseline |',
+          '|---|---|---|',
+          ...measures.map(([measure, own, base]) => `| ${measure} | ${own} | ${base} |`),
+        ]
+      : [
+          '| scenario | Logbook req/s | p50 ms | p99 ms | reference req/s | p50 ms | p99 ms | ratio | ratio per round | note |',
+          '|---|---|---|---|---|---|---|---|---|---|',
+          ...rows.map(
+            (row) =>
+              `| ${row.scenario} | ${cell(row.logbook)} | ${cell(row.reference)} | ${row.ratio?.toFixed(2) ?? '-'} | ${perRound(row.rounds)} | ${row.note ?? ''} |`,
+          ),
+          '',
+          '| measure | value |',
+          '|---|---|',
+          ...measures.map(([measure, own]) => `| ${measure} | ${own} |`),
+        ]),
+    '',
+    '| target | measured | met |',
     '|---|---|---|',
     ...targets(rows, extra).map(
       ([target, measured, met]) => `| ${target} | ${measured} | ${met === undefined ? '-' : met ? 'yes' : 'no'} |`,
