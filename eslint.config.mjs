@@ -10,6 +10,8 @@ export default tseslint.config(
       'node_modules/**',
       'coverage/**',
       '.data/**',
+      '.bench/**',
+      '.ci/node24/**',
       'eslint.config.mjs',
       'jest.config.js',
       'jest.faults.config.js',

@@ -10,6 +10,9 @@ module.exports = {
     ],
   },
   testEnvironment: 'node',
+  // A baseline build that `npm run bench -- --baseline REF` unpacks is not part of this checkout's suite.
+  testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.bench/'],
+  modulePathIgnorePatterns: ['<rootDir>/.bench/'],
   globalSetup: '<rootDir>/test/setup/global-setup.ts',
   globalTeardown: '<rootDir>/test/setup/global-teardown.ts',
   maxWorkers: 2,
