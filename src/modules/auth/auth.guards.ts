@@ -5,11 +5,17 @@ import type { FastifyRequest } from 'fastify';
 import { AuthUser, Role } from '../../common/auth/auth-user';
 import { IS_PUBLIC, REQUIRED_ROLES } from '../../common/auth/auth.decorators';
 import { AppException } from '../../common/http/app.exception';
-import { RevokedSession } from './jwt.strategy';
+import { JWT_STRATEGY } from './jwt.strategy';
 
-/** Every route needs a live access token unless marked `@Public()`. */
+/**
+ * The passport strategies that can sign a caller in, tried in this order: each takes only its own kind of
+ * credential and declines the rest, so a new credential is one more strategy here.
+ */
+export const CREDENTIAL_STRATEGIES = [JWT_STRATEGY];
+
+/** Every route needs a caller signed in by one of the strategies unless marked `@Public()`. */
 @Injectable()
-export class JwtAuthGuard extends AuthGuard('jwt') {
+export class AuthenticationGuard extends AuthGuard(CREDENTIAL_STRATEGIES) {
   constructor(private readonly reflector: Reflector) {
     super();
   }
@@ -19,12 +25,11 @@ export class JwtAuthGuard extends AuthGuard('jwt') {
     return isPublic ? true : super.canActivate(context);
   }
 
-  override handleRequest<T = AuthUser>(error: unknown, user: T | false): T {
-    // Checking the login failed (the database is down, say): the token may be fine, so that is no 401.
-    if (error instanceof Error && !(error instanceof RevokedSession)) throw error;
-    if (error || !user) {
+  override handleRequest<T = AuthUser>(error: Error | null, user: T | false): T {
+    // Checking the credential failed (the database is down, say): it may be fine, so that is no 401.
+    if (error) throw error;
+    if (!user)
       throw new AppException(HttpStatus.UNAUTHORIZED, 'unauthorized', {}, null, { 'WWW-Authenticate': 'Bearer' });
-    }
     return user;
   }
 }

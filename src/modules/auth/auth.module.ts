@@ -4,7 +4,7 @@ import { PassportModule } from '@nestjs/passport';
 import { AuditLogModule } from '../audit-log/audit-log.module';
 import { UsersModule } from '../users/users.module';
 import { AuthController } from './auth.controller';
-import { JwtAuthGuard, RolesGuard } from './auth.guards';
+import { AuthenticationGuard, RolesGuard } from './auth.guards';
 import { AuthService } from './auth.service';
 import { JwtStrategy } from './jwt.strategy';
 import { LoginThrottleService } from './login-throttle.service';
@@ -12,7 +12,10 @@ import { PasswordHasher } from './password-hasher';
 import { SessionsModule } from './sessions.module';
 import { TokenService } from './token.service';
 
-/** Sign-in and tokens; registers the global guards: a live access token on every route, then roles. */
+/**
+ * Sign-in and tokens; registers the credentials' passport strategies and the global guards: a caller signed in by one
+ * of them on every route, then roles.
+ */
 @Module({
   imports: [PassportModule, UsersModule, SessionsModule, AuditLogModule],
   controllers: [AuthController],
@@ -22,7 +25,7 @@ import { TokenService } from './token.service';
     PasswordHasher,
     LoginThrottleService,
     JwtStrategy,
-    { provide: APP_GUARD, useClass: JwtAuthGuard },
+    { provide: APP_GUARD, useClass: AuthenticationGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
   exports: [PasswordHasher],
