@@ -18,6 +18,8 @@ import {
 
 /** What any request may wait on a hung Redis: one call's budget, with room for the work itself on a busy machine. */
 const BOUND_MS = 1500;
+/** How long a request is waited for while Redis is frozen, before it counts as unanswered. */
+const WAIT_MS = 3000;
 const PASSWORD = 'correct horse battery';
 const MAX_FAILURES_PER_EMAIL = 3;
 const RATE_LIMIT = 100_000;
@@ -49,10 +51,10 @@ describe('Redis hangs (frozen with SIGSTOP: connections open, no answers)', () =
   });
 
   /** One request of each kind that touches Redis, in the order of an account's life, each with its answer. */
-  async function journey(label: string): Promise<Map<string, Answer>> {
+  async function journey(label: string, timeoutMs = 10_000): Promise<Map<string, Answer>> {
     const answers = new Map<string, Answer>();
     const send = async (name: string, method: string, path: string, options = {}) => {
-      const answer = await client.send(method, path, { timeoutMs: 10_000, ...options });
+      const answer = await client.send(method, path, { timeoutMs, ...options });
       answers.set(name, answer);
       return answer;
     };
@@ -112,12 +114,12 @@ describe('Redis hangs (frozen with SIGSTOP: connections open, no answers)', () =
   }
 
   /** `MAX_FAILURES_PER_EMAIL` wrong passwords, then the right one: 429 with Retry-After, password unchecked. */
-  async function lockOut(email: string): Promise<Answer[]> {
+  async function lockOut(email: string, timeoutMs = 10_000): Promise<Answer[]> {
+    const login = (password: string) =>
+      client.send('POST', '/api/v1/auth/login', { body: { email, password }, timeoutMs });
     const answers: Answer[] = [];
-    for (let i = 0; i < MAX_FAILURES_PER_EMAIL; i += 1) {
-      answers.push(await client.send('POST', '/api/v1/auth/login', { body: { email, password: 'wrong password!' } }));
-    }
-    answers.push(await client.send('POST', '/api/v1/auth/login', { body: { email, password: PASSWORD } }));
+    for (let i = 0; i < MAX_FAILURES_PER_EMAIL; i += 1) answers.push(await login('wrong password!'));
+    answers.push(await login(PASSWORD));
     return answers;
   }
 
@@ -133,20 +135,24 @@ describe('Redis hangs (frozen with SIGSTOP: connections open, no answers)', () =
     let locked: Answer[] = [];
     try {
       // At once (the first Redis call of each feature meets the hang), then after the breaker's pause has lapsed.
-      frozen.push(await journey('frozen-1'));
+      frozen.push(await journey('frozen-1', WAIT_MS));
       await sleep(1200);
-      frozen.push(await journey('frozen-2'));
+      frozen.push(await journey('frozen-2', WAIT_MS));
       // Concurrent requests while Redis is being found out: each pays at most one budget.
       await sleep(1200);
       const concurrent = await Promise.all(
         Array.from({ length: 6 }, (_, i) =>
-          client.send('POST', '/api/v1/activities', { token: warm.token, body: activityBody('frozen', i) }),
+          client.send('POST', '/api/v1/activities', {
+            token: warm.token,
+            body: activityBody('frozen', i),
+            timeoutMs: WAIT_MS,
+          }),
         ),
       );
       for (const answer of concurrent) tally.record(answer);
-      health = await client.send('GET', '/health', { timeoutMs: 10_000 });
+      health = await client.send('GET', '/health', { timeoutMs: WAIT_MS });
       // The login throttle counts in this process meanwhile: a lock still holds.
-      locked = await lockOut(await newAccount('frozen-locker'));
+      locked = await lockOut(await newAccount('frozen-locker'), WAIT_MS);
     } finally {
       redis.resume();
     }
