@@ -108,11 +108,11 @@ describe('FixedWindowCounter', () => {
       const frozen = await timed(() => counter.hit(key));
       // Redis's count is not known: this process counts on its own, from its own first hit.
       expect(frozen.value.count).toBe(1);
-      expect(frozen.ms).toBeLessThan(REDIS_CALL_BUDGET_MS + 200);
+      expect(frozen.ms).toBeLessThan(REDIS_CALL_BUDGET_MS + 750);
       expect(counter.local).toBe(true);
       const paused = await timed(() => counter.hit(key));
       expect(paused.value.count).toBe(2);
-      expect(paused.ms).toBeLessThan(20);
+      expect(paused.ms).toBeLessThan(50);
     } finally {
       server.resume();
       await server.kill();

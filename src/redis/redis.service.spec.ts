@@ -58,8 +58,8 @@ describe('RedisService.run: one deadline and one breaker for every Redis command
       await sleep(100);
       const { value, ms } = await timed(() => redis.run('get', (client) => client.get('key')));
       expect(value).toBe(NO_ANSWER);
-      expect(ms).toBeLessThan(20);
-      expect((await timed(() => redis.ping())).ms).toBeLessThan(20);
+      expect(ms).toBeLessThan(50);
+      expect((await timed(() => redis.ping())).ms).toBeLessThan(50);
     } finally {
       redis.onApplicationShutdown();
       for (const socket of sockets) socket.destroy();
@@ -83,16 +83,16 @@ describe('RedisService.run: one deadline and one breaker for every Redis command
         const first = await timed(() => redis.run('get', (client) => client.get('key')));
         expect(first.value).toBe(NO_ANSWER);
         expect(first.ms).toBeGreaterThanOrEqual(REDIS_CALL_BUDGET_MS - 5);
-        expect(first.ms).toBeLessThan(REDIS_CALL_BUDGET_MS + 200);
+        expect(first.ms).toBeLessThan(REDIS_CALL_BUDGET_MS + 750);
         // The connection is still open: only the breaker keeps the next commands from waiting.
         expect(redis.ready).toBe(true);
         const next = await timed(() => redis.run('publish', (client) => client.publish('channel', 'message')));
         expect(next.value).toBe(NO_ANSWER);
-        expect(next.ms).toBeLessThan(20);
+        expect(next.ms).toBeLessThan(50);
         // The health check's PING is sent even while paused, and still within the budget.
         const ping = await timed(() => redis.ping());
         expect(ping.value).toBe(false);
-        expect(ping.ms).toBeLessThan(REDIS_CALL_BUDGET_MS + 200);
+        expect(ping.ms).toBeLessThan(REDIS_CALL_BUDGET_MS + 750);
       } finally {
         server.resume();
       }
