@@ -28,6 +28,17 @@ describe('RedisService.run: one deadline and one breaker for every Redis command
     expect(await redis.ping()).toBe(true);
   });
 
+  it('an answer that arrived while the event loop was held up past the budget still counts', async () => {
+    const redis = track(await readyRedisService(MACHINE_REDIS));
+    const pending = redis.run('ping', (client) => client.ping());
+    // The command is written; then the process is busy while its answer arrives.
+    await new Promise((written) => setImmediate(written));
+    const until = performance.now() + REDIS_CALL_BUDGET_MS + 100;
+    while (performance.now() < until);
+    expect(await pending).toBe('PONG');
+    expect(redis.available).toBe(true);
+  });
+
   it('after a failed command leaves Redis alone for every feature, then sends again', async () => {
     const redis = track(await readyRedisService(MACHINE_REDIS));
     const failed = await redis.run('bad', (client) => client.sendCommand(['NO-SUCH-COMMAND']));
