@@ -5,7 +5,7 @@ import { RedisService } from '../../redis/redis.service';
 
 /**
  * Failed sign-ins counted per email and per client address, in Redis (shared) or memory (see FixedWindowCounter).
- * A window opens at the first failure, so a lock always lasts the whole window.
+ * A window opens at the first failure rather than on the clock: a lock lasts until that window ends.
  */
 @Injectable()
 export class LoginThrottleService {
