@@ -4,7 +4,7 @@ import type { Readable } from 'node:stream';
 import type { PoolClient } from 'pg';
 import { DataSource } from 'typeorm';
 import { RequestContext, RequestContextStore } from '../common/context/request-context';
-import { RedisService } from '../redis/redis.service';
+import { NO_ANSWER, RedisService } from '../redis/redis.service';
 import { ReadDb, ReadReplicas, WRITE_POSITION_TTL_MS } from './read-replicas';
 import { decodeWalPosition, encodeWalPosition, maxPosition, PRIMARY_ONLY, WalPosition } from './wal-position';
 
@@ -14,8 +14,6 @@ export const WriteScope = {
   activities: 'activities',
 } as const;
 
-/** How long a Redis call may take before the read goes to the primary (it cannot know better). */
-const REDIS_TIMEOUT_MS = 300;
 /** Sets a key to the larger of its value and ARGV[1] (both 16 hex digits, so text order is number order). */
 const RECORD_SCRIPT = `for _, key in ipairs(KEYS) do
   local current = redis.call('GET', key)
@@ -99,17 +97,13 @@ export class ConsistentReads {
       if (entry && entry.expiresAt > now) position = maxPosition(position, entry.position);
     }
     if (!this.redis.enabled) return position;
-    const client = this.redis.client!;
-    if (!this.redis.ready) return PRIMARY_ONLY;
-    try {
-      const values = await within(client.mGet(scopes.map((scope) => this.redisKey(scope))));
-      if (!values) return PRIMARY_ONLY;
-      for (const value of values) position = maxPosition(position, decodeWalPosition(value) ?? 0n);
-      return position;
-    } catch (error) {
-      this.redis.warn('reading write positions failed', error as Error);
-      return PRIMARY_ONLY;
-    }
+    // Without Redis's answer the read goes to the primary: it cannot know better.
+    const values = await this.redis.run('write positions read', (client) =>
+      client.mGet(scopes.map((scope) => this.redisKey(scope))),
+    );
+    if (values === NO_ANSWER) return PRIMARY_ONLY;
+    for (const value of values) position = maxPosition(position, decodeWalPosition(value) ?? 0n);
+    return position;
   }
 
   /**
@@ -166,17 +160,12 @@ export class ConsistentReads {
       for (const [scope, entry] of this.memory) if (entry.expiresAt <= now) this.memory.delete(scope);
       this.pruneAt = Math.max(10_000, this.memory.size * 2);
     }
-    if (!this.redis.ready) return;
-    try {
-      await within(
-        this.redis.client!.eval(RECORD_SCRIPT, {
-          keys: fresh.map((scope) => this.redisKey(scope)),
-          arguments: [encodeWalPosition(memo.position), String(WRITE_POSITION_TTL_MS)],
-        }),
-      );
-    } catch (error) {
-      this.redis.warn('recording a write position failed', error as Error);
-    }
+    await this.redis.run('write position record', (client) =>
+      client.eval(RECORD_SCRIPT, {
+        keys: fresh.map((scope) => this.redisKey(scope)),
+        arguments: [encodeWalPosition(memo.position), String(WRITE_POSITION_TTL_MS)],
+      }),
+    );
   }
 
   /**
@@ -192,17 +181,4 @@ export class ConsistentReads {
 function callerScopes(): string[] {
   const userId = RequestContextStore.current()?.userId;
   return userId === undefined ? [] : [WriteScope.user(userId)];
-}
-
-/** The operation's result, or undefined when it takes longer than {@link REDIS_TIMEOUT_MS}. */
-async function within<T>(operation: Promise<T>): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), REDIS_TIMEOUT_MS);
-  });
-  try {
-    return await Promise.race([operation, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

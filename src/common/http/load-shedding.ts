@@ -2,6 +2,7 @@ import { HttpStatus } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
 import { AllExceptionsFilter } from './all-exceptions.filter';
 import { AppException } from './app.exception';
+import { isExemptPath } from './exempt-paths';
 
 /** How long a refused client should wait: about what a request admitted under the limit takes. */
 const RETRY_AFTER_SECONDS = '1';
@@ -17,7 +18,7 @@ export function shedLoad(fastify: FastifyInstance, limit: number): void {
   if (limit <= 0) return;
   let inProgress = 0;
   fastify.addHook('onRequest', (request, reply, done) => {
-    if (inProgress >= limit && !request.url.startsWith('/health')) {
+    if (inProgress >= limit && !isExemptPath(request.url)) {
       const refusal = new AppException(HttpStatus.TOO_MANY_REQUESTS, 'overloaded', {}, null, {
         'Retry-After': RETRY_AFTER_SECONDS,
       });

@@ -1,11 +1,10 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
-import { RedisService } from '../../redis/redis.service';
+import { NO_ANSWER, RedisService } from '../../redis/redis.service';
 import { SessionsRepository } from './sessions.repository';
 
 const MAX_ENTRIES = 100_000;
 /** A bound on how long a cached "live" answer is trusted, should a revocation message ever be missed. */
 const ENTRY_TTL_MS = 5 * 60_000;
-const PUBLISH_TIMEOUT_MS = 300;
 
 /**
  * Whether an access token's login is still live, answered from memory on the hot path. Revocations are written
@@ -69,24 +68,13 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
       ...(target.userId !== undefined ? [`user:${target.userId}`] : []),
     ];
     for (const message of messages) this.apply(message);
-    if (!this.redis.client || !this.redis.ready) return;
-    const client = this.redis.client;
-    const published = Promise.all(messages.map((message) => client.publish(this.channel, message)));
-    // A hung Redis must not hold the request (a logout, say) up: the revocation is in the database already.
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<'timeout'>(
-      (resolve) => (timer = setTimeout(() => resolve('timeout'), PUBLISH_TIMEOUT_MS)),
+    if (!this.redis.enabled || !messages.length) return;
+    // Through the Redis policy: a hung Redis must not hold the request (a logout, say) up, and the revocation is in
+    // the database already.
+    const published = await this.redis.run('revocation publish', (client) =>
+      Promise.all(messages.map((message) => client.publish(this.channel, message))),
     );
-    try {
-      if ((await Promise.race([published, timeout])) === 'timeout') {
-        published.catch(() => undefined);
-        this.logger.warn(`could not announce a revocation: Redis did not answer within ${PUBLISH_TIMEOUT_MS} ms`);
-      }
-    } catch (error) {
-      this.logger.warn(`could not announce a revocation: ${(error as Error).message}`);
-    } finally {
-      clearTimeout(timer);
-    }
+    if (published === NO_ANSWER) this.logger.warn('could not announce a revocation: no answer from Redis');
   }
 
   private apply(message: string): void {
