@@ -45,9 +45,15 @@ export function nestedClassOf(cls: DtoClass, property: string): Class | undefine
 
 /** A property's rules: the conditions (@IsOptional, @ValidateIf) that gate them, and the constraints. */
 interface PropertyRules {
+  name: string;
   targetName: string;
   conditions: ((object: object, value: unknown) => boolean)[];
   rules: { metadata: ValidationMetadata; constraints: ConstraintMetadata[] }[];
+}
+
+interface ClassRules {
+  cls: Class;
+  properties: Map<string, PropertyRules>;
 }
 
 class Unsupported extends Error {}
@@ -60,42 +66,24 @@ export class DtoSchemas {
   private readonly ajv: Ajv;
   private readonly validators = new Map<DtoClass, ValidateFunction | null>();
   /** Looked up by index from the schemas (Ajv keeps schemas as data). */
-  private readonly properties: PropertyRules[] = [];
-  private readonly classes: Class[] = [];
+  private readonly classes: ClassRules[] = [];
 
   constructor() {
     this.ajv = new Ajv({ allErrors: false, strict: true, strictTypes: false });
-    const properties = this.properties;
     const classes = this.classes;
-    this.ajv.addKeyword({
-      keyword: 'dtoInstance',
-      schemaType: 'number',
-      // Exactly the class: validate() reads the metadata of the object's own class.
-      validate: (index: number, data: unknown) =>
-        typeof data === 'object' && data !== null && Object.getPrototypeOf(data) === classes[index].prototype,
-    });
-    // True when a condition (@IsOptional on null or undefined) says the property's rules do not run.
-    this.ajv.addKeyword({
-      keyword: 'dtoSkipped',
-      schemaType: 'number',
-      validate: (index: number, data: unknown, _schema?: unknown, context?: DataValidationCxt) =>
-        skipped(properties[index], context!.parentData, data),
-    });
+    // The object is exactly the class (validate() reads the metadata of the object's own class), and every property
+    // passes its rules as class-validator runs them, present or not.
     this.ajv.addKeyword({
       keyword: 'dtoRules',
       schemaType: 'number',
-      validate: (index: number, data: unknown, _schema?: unknown, context?: DataValidationCxt) =>
-        passesRules(properties[index], context!.parentData, data),
+      validate: (index: number, data: unknown) => passesClass(classes[index], data),
     });
-    // Both in one call, for a property without nested validation (most of them).
+    // True when a condition (@IsOptional on null or undefined) says a nested property is not looked into.
     this.ajv.addKeyword({
-      keyword: 'dtoProperty',
-      schemaType: 'number',
-      validate: (index: number, data: unknown, _schema?: unknown, context?: DataValidationCxt) => {
-        const property = properties[index];
-        const object = context!.parentData as object;
-        return skipped(property, object, data) || passesRules(property, object, data);
-      },
+      keyword: 'dtoSkipped',
+      schemaType: 'array',
+      validate: ([index, name]: [number, string], data: unknown, _schema?: unknown, context?: DataValidationCxt) =>
+        skipped(classes[index].properties.get(name)!, context!.parentData, data),
     });
   }
 
@@ -140,10 +128,13 @@ export class DtoSchemas {
     for (const metadata of metadatas) {
       byProperty.set(metadata.propertyName, [...(byProperty.get(metadata.propertyName) ?? []), metadata]);
     }
-    const properties: Record<string, SchemaObject> = {};
-    const required: string[] = [];
+    const rules: ClassRules = { cls, properties: new Map() };
+    this.classes.push(rules);
+    const index = this.classes.length - 1;
+    const properties: Record<string, SchemaObject | boolean> = {};
     for (const [name, list] of byProperty) {
-      const property: PropertyRules = { targetName: cls.name, conditions: [], rules: [] };
+      const property: PropertyRules = { name, targetName: cls.name, conditions: [], rules: [] };
+      rules.properties.set(name, property);
       let nested = false;
       for (const metadata of list) {
         switch (metadata.type) {
@@ -166,33 +157,33 @@ export class DtoSchemas {
             throw new Unsupported();
         }
       }
-      this.properties.push(property);
-      const index = this.properties.length - 1;
+      properties[name] = true;
       if (nested) {
         // Without @Type the value stays a plain object, which validate() would then refuse field by field.
         const type = nestedClassOf(cls, name);
         if (!type) throw new Unsupported();
         const inner = this.schemaOf(type, [...within, cls]);
         // Nested validation looks into arrays item by item; a nested array is left to the full path.
-        const checked = { dtoRules: index, if: { type: 'array' }, then: { items: inner }, else: inner };
+        const checked = { if: { type: 'array' }, then: { items: inner }, else: inner };
         properties[name] = property.conditions.length
-          ? { if: { dtoSkipped: index }, then: true, else: checked }
+          ? { if: { dtoSkipped: [index, name] }, then: true, else: checked }
           : checked;
-      } else {
-        properties[name] = { dtoProperty: index };
       }
-      // A missing property is validated as undefined: only rules can refuse it, so only then is it required.
-      if (!property.conditions.length && property.rules.length) required.push(name);
     }
-    this.classes.push(cls);
-    return {
-      type: 'object',
-      dtoInstance: this.classes.length - 1,
-      properties,
-      required,
-      additionalProperties: false, // whitelist + forbidNonWhitelisted
-    };
+    return { type: 'object', dtoRules: index, properties, additionalProperties: false }; // whitelist
   }
+}
+
+/** What class-validator's execute() decides for an object's own properties (its nested ones aside). */
+function passesClass(rules: ClassRules, object: unknown): boolean {
+  if (typeof object !== 'object' || object === null || Object.getPrototypeOf(object) !== rules.cls.prototype) {
+    return false;
+  }
+  for (const property of rules.properties.values()) {
+    const value = (object as Record<string, unknown>)[property.name];
+    if (!skipped(property, object, value) && !passesRules(property, object, value)) return false;
+  }
+  return true;
 }
 
 /** Whether class-validator's conditionalValidations() skip the property's rules. */
