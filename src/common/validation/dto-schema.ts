@@ -53,7 +53,7 @@ interface PropertyRules {
 
 interface ClassRules {
   cls: Class;
-  properties: Map<string, PropertyRules>;
+  properties: PropertyRules[];
 }
 
 class Unsupported extends Error {}
@@ -82,8 +82,8 @@ export class DtoSchemas {
     this.ajv.addKeyword({
       keyword: 'dtoSkipped',
       schemaType: 'array',
-      validate: ([index, name]: [number, string], data: unknown, _schema?: unknown, context?: DataValidationCxt) =>
-        skipped(classes[index].properties.get(name)!, context!.parentData, data),
+      validate: ([index, property]: number[], data: unknown, _schema?: unknown, context?: DataValidationCxt) =>
+        skipped(classes[index].properties[property], context!.parentData, data),
     });
   }
 
@@ -128,13 +128,13 @@ export class DtoSchemas {
     for (const metadata of metadatas) {
       byProperty.set(metadata.propertyName, [...(byProperty.get(metadata.propertyName) ?? []), metadata]);
     }
-    const rules: ClassRules = { cls, properties: new Map() };
+    const rules: ClassRules = { cls, properties: [] };
     this.classes.push(rules);
     const index = this.classes.length - 1;
     const properties: Record<string, SchemaObject | boolean> = {};
     for (const [name, list] of byProperty) {
       const property: PropertyRules = { name, targetName: cls.name, conditions: [], rules: [] };
-      rules.properties.set(name, property);
+      rules.properties.push(property);
       let nested = false;
       for (const metadata of list) {
         switch (metadata.type) {
@@ -166,7 +166,7 @@ export class DtoSchemas {
         // Nested validation looks into arrays item by item; a nested array is left to the full path.
         const checked = { if: { type: 'array' }, then: { items: inner }, else: inner };
         properties[name] = property.conditions.length
-          ? { if: { dtoSkipped: [index, name] }, then: true, else: checked }
+          ? { if: { dtoSkipped: [index, rules.properties.length - 1] }, then: true, else: checked }
           : checked;
       }
     }
@@ -179,7 +179,7 @@ function passesClass(rules: ClassRules, object: unknown): boolean {
   if (typeof object !== 'object' || object === null || Object.getPrototypeOf(object) !== rules.cls.prototype) {
     return false;
   }
-  for (const property of rules.properties.values()) {
+  for (const property of rules.properties) {
     const value = (object as Record<string, unknown>)[property.name];
     if (!skipped(property, object, value) && !passesRules(property, object, value)) return false;
   }
