@@ -55,7 +55,8 @@ export function wrapFreeJson(dto: Class, body: Record<string, unknown>): Record<
       let replaced = value;
       if (!declared.has(key) && key in Object.prototype) {
         errors.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
-      } else if (free.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      } else if (free.has(key) && value !== null && typeof value === 'object') {
+        // Arrays too: class-transformer would walk their objects as well (an array is then refused by its rules).
         replaced = wrap(value);
       } else if (value !== null && typeof value === 'object' && nested.has(key)) {
         replaced = walkValue(nested.get(key)!, value, path ? `${path}.${key}` : key);
