@@ -1,7 +1,7 @@
 import { ArgumentMetadata, HttpStatus, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
-import { AppException, FieldError } from './app.exception';
 import { plainToInstance } from 'class-transformer';
 import { DtoClass, DtoSchemas } from '../validation/dto-schema';
+import { AppException, FieldError } from './app.exception';
 import { wrapFreeJson } from './free-json';
 import { unstorableJson } from './storable-json';
 
@@ -16,7 +16,7 @@ const VALIDATOR_OPTIONS = { whitelist: true, forbidNonWhitelisted: true };
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
   /** Bodies and query strings of @CompiledSchema() DTOs that pass it skip class-validator's validate(). */
-  private readonly schemas = new DtoSchemas();
+  private readonly schemas = new DtoSchemas(VALIDATOR_OPTIONS);
 
   constructor() {
     super({

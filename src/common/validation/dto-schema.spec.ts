@@ -24,7 +24,7 @@ import { CompiledSchema, DtoClass, DtoSchemas } from './dto-schema';
 
 const OPTIONS = { whitelist: true, forbidNonWhitelisted: true }; // the pipe's
 const SEED = 20260615;
-const schemas = new DtoSchemas();
+const schemas = new DtoSchemas(OPTIONS);
 
 /** The compiled verdict and validate()'s, on the instance the pipe builds; undefined when the body is refused first. */
 async function verdicts(cls: DtoClass, plain: Record<string, unknown>) {
@@ -207,6 +207,7 @@ describe('DtoSchemas', () => {
     }
     expect(schemas.accepts(Unmarked, plainToInstance(Unmarked, { name: 'x' }))).toBe(false);
     expect(schemas.isCompiled(Untyped)).toBe(false);
+    expect(new DtoSchemas({ ...OPTIONS, skipMissingProperties: true }).isCompiled(Tagged)).toBe(false);
     expect(schemas.accepts(Tagged, plainToInstance(Tagged, { tags: ['a'] }))).toBe(true);
     expect(schemas.accepts(Tagged, plainToInstance(Tagged, { tags: ['a', 1] }))).toBe(false);
     // A plain object is not the class: validate() would read other metadata.

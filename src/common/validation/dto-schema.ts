@@ -1,7 +1,7 @@
 import Ajv, { SchemaObject, ValidateFunction } from 'ajv';
 import type { DataValidationCxt } from 'ajv/dist/types';
 import { plainToInstance } from 'class-transformer';
-import { getMetadataStorage, ValidationArguments, ValidationTypes } from 'class-validator';
+import { getMetadataStorage, ValidationArguments, ValidationTypes, ValidatorOptions } from 'class-validator';
 
 /*
  * Why this exists: class-validator's validate() looks a class's metadata up again for every object and allocates an
@@ -68,7 +68,21 @@ export class DtoSchemas {
   /** Looked up by index from the schemas (Ajv keeps schemas as data). */
   private readonly classes: ClassRules[] = [];
 
-  constructor() {
+  /** With other validator options than those it models, nothing compiles (everything takes the full path). */
+  private readonly supported: boolean;
+
+  constructor(options: ValidatorOptions) {
+    this.supported =
+      options.whitelist === true &&
+      options.forbidNonWhitelisted === true &&
+      options.forbidUnknownValues !== true && // Nest's default is false
+      !options.groups?.length &&
+      !options.always &&
+      !options.strictGroups &&
+      !options.skipMissingProperties &&
+      !options.skipNullProperties &&
+      !options.skipUndefinedProperties &&
+      !options.stopAtFirstError;
     this.ajv = new Ajv({ allErrors: false, strict: true, strictTypes: false });
     const classes = this.classes;
     // The object is exactly the class (validate() reads the metadata of the object's own class), and every property
@@ -108,6 +122,7 @@ export class DtoSchemas {
     let validator = this.validators.get(cls);
     if (validator === undefined) {
       try {
+        if (!this.supported) throw new Unsupported();
         validator = this.ajv.compile(this.schemaOf(cls as unknown as Class, []));
       } catch (error) {
         if (!(error instanceof Unsupported)) throw error;
