@@ -1,5 +1,4 @@
-import Ajv, { SchemaObject, ValidateFunction } from 'ajv';
-import type { DataValidationCxt } from 'ajv/dist/types';
+import Ajv, { SchemaObject, SchemaValidateFunction, ValidateFunction } from 'ajv';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, ValidationArguments, ValidationTypes, ValidatorOptions } from 'class-validator';
 
@@ -93,11 +92,12 @@ export class DtoSchemas {
       validate: (index: number, data: unknown) => passesClass(classes[index], data),
     });
     // True when a condition (@IsOptional on null or undefined) says a nested property is not looked into.
+    const isSkipped: SchemaValidateFunction = ([index, property]: number[], data: unknown, _schema, context) =>
+      skipped(classes[index].properties[property], context!.parentData, data);
     this.ajv.addKeyword({
       keyword: 'dtoSkipped',
       schemaType: 'array',
-      validate: ([index, property]: number[], data: unknown, _schema?: unknown, context?: DataValidationCxt) =>
-        skipped(classes[index].properties[property], context!.parentData, data),
+      validate: isSkipped,
     });
   }
 
