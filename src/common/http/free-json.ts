@@ -1,17 +1,17 @@
 import { HttpStatus } from '@nestjs/common';
 import { Transform } from 'class-transformer';
 import { getMetadataStorage } from 'class-validator';
-import { randomUUID } from 'node:crypto';
+import { nestedClassOf } from '../validation/dto-schema';
 import { AppException, FieldError } from './app.exception';
-import { transformerStorage } from './precompiled-validation';
 
 /*
  * Why this exists: free-form JSON fields (an activity's `metadata`, a context's `additionalInfo`) must reach the
  * handler exactly as the client sent them, and class-transformer cannot carry arbitrary JSON. It silently drops
  * keys named like Object.prototype members (`toString`, `valueOf`, `__proto__`, ...), and throws on others
- * (`{"constructor": 2}`: a TypeError, so a 500). The validation pipe therefore lifts such values out of a body
- * before class-transformer sees it, leaving an opaque token in their place, and the field's @FreeJson() transform
- * swaps the original back in: validators and handlers see the value exactly as JSON.parse made it.
+ * (`{"constructor": 2}`: a TypeError, so a 500). The validation pipe therefore wraps such values in a function
+ * before class-transformer sees the body (it copies functions as they are), and the field's @FreeJson() transform
+ * unwraps it: validators and handlers see the value exactly as JSON.parse made it. The value travels with the body,
+ * so nothing is kept between requests.
  * The same walk refuses body fields that class-transformer would drop without a word (a field named `toString`
  * is as unknown as any other: 400).
  */
@@ -19,40 +19,34 @@ import { transformerStorage } from './precompiled-validation';
 type Class = abstract new (...args: never[]) => unknown;
 
 const freeJsonFields = new WeakMap<object, Set<string>>();
-/** Values lifted out of bodies being validated now, by token; each request removes its own when done. */
-const lifted = new Map<string, unknown>();
-const TOKEN_PREFIX = '\u0000logbook-free-json:';
+const WRAPPED = Symbol('free JSON');
+type Wrapped = (() => unknown) & { [WRAPPED]: true };
+
+const wrap = (value: unknown): Wrapped => Object.assign(() => value, { [WRAPPED]: true as const });
+const isWrapped = (value: unknown): value is Wrapped =>
+  typeof value === 'function' && (value as Partial<Wrapped>)[WRAPPED] === true;
 
 /**
  * Marks a free-form JSON object field: it is passed through as parsed, not rebuilt by class-transformer. Validate it
  * with the usual decorators (@IsObject and the like); they see the original value.
  */
 export function FreeJson(): PropertyDecorator {
-  const restore = Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' && value.startsWith(TOKEN_PREFIX) && lifted.has(value) ? lifted.get(value) : value,
-  );
+  const unwrap = Transform(({ value }: { value: unknown }) => (isWrapped(value) ? value() : value));
   return (target, property) => {
     const fields = freeJsonFields.get(target.constructor) ?? new Set<string>();
     fields.add(String(property));
     freeJsonFields.set(target.constructor, fields);
-    restore(target, property);
+    unwrap(target, property);
   };
 }
 
-/** A body made safe for class-transformer, and the tokens to forget once it is validated. */
-export interface LiftedBody {
-  body: Record<string, unknown>;
-  tokens: string[];
-}
-
 /**
- * Lifts the free-form JSON values of a `dto`-shaped body out (following its nested @Type classes), and refuses
- * fields that class-transformer would drop unseen. Returns the body unchanged (no copy) when it has none of either.
+ * A `dto`-shaped body made safe for class-transformer: its free-form JSON values wrapped (following its nested @Type
+ * classes), and fields that class-transformer would drop unseen refused. Returns the body unchanged (no copy) when
+ * it has none of either.
  */
-export function liftFreeJson(dto: Class, body: Record<string, unknown>): LiftedBody {
-  const tokens: string[] = [];
+export function wrapFreeJson(dto: Class, body: Record<string, unknown>): Record<string, unknown> {
   const errors: FieldError[] = [];
-  let prefix: string | undefined; // made for the first value lifted: most bodies have none
   const walk = (cls: Class, plain: Record<string, unknown>, path: string): Record<string, unknown> => {
     const { declared, free, nested } = shapeOf(cls);
     let copy: Record<string, unknown> | undefined;
@@ -61,12 +55,9 @@ export function liftFreeJson(dto: Class, body: Record<string, unknown>): LiftedB
       let replaced = value;
       if (!declared.has(key) && key in Object.prototype) {
         errors.push({ field: path ? `${path}.${key}` : key, message: `property ${key} should not exist` });
-      } else if (free.has(key) && value !== null && typeof value === 'object' && !Array.isArray(value)) {
-        prefix ??= `${TOKEN_PREFIX}${randomUUID()}:`;
-        const token = `${prefix}${tokens.length}`;
-        tokens.push(token);
-        lifted.set(token, value);
-        replaced = token;
+      } else if (free.has(key) && value !== null && typeof value === 'object') {
+        // Arrays too: class-transformer would walk their objects as well (an array is then refused by its rules).
+        replaced = wrap(value);
       } else if (value !== null && typeof value === 'object' && nested.has(key)) {
         replaced = walkValue(nested.get(key)!, value, path ? `${path}.${key}` : key);
       }
@@ -91,16 +82,8 @@ export function liftFreeJson(dto: Class, body: Record<string, unknown>): LiftedB
     return copy ?? value;
   };
   const result = walk(dto, body, '');
-  if (errors.length) {
-    forget(tokens);
-    throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, errors);
-  }
-  return { body: result, tokens };
-}
-
-/** Drops what a body's validation lifted out (the DTO it built holds the originals now). */
-export function forget(tokens: string[]): void {
-  for (const token of tokens) lifted.delete(token);
+  if (errors.length) throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, errors);
+  return result;
 }
 
 /** What the walk needs of a DTO class, read from its metadata once. */
@@ -127,10 +110,8 @@ function shapeOf(cls: Class): Shape {
     const declared = new Set(metadatas.map((metadata) => metadata.propertyName));
     const nested = new Map<string, Class>();
     for (const key of declared) {
-      const type = transformerStorage.findTypeMetadata(target, key);
-      const nestedClass = type?.typeFunction?.({ newObject: undefined, object: {}, property: key }) as
-        Class | undefined;
-      if (typeof nestedClass === 'function' && nestedClass !== Object) nested.set(key, nestedClass);
+      const nestedClass = nestedClassOf(cls, key);
+      if (nestedClass) nested.set(key, nestedClass);
     }
     shape = { declared, free: freeJsonFields.get(cls) ?? new Set(), nested };
     shapes.set(cls, shape);

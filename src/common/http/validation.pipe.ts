@@ -1,7 +1,8 @@
 import { ArgumentMetadata, HttpStatus, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { DtoClass, DtoSchemas } from '../validation/dto-schema';
 import { AppException, FieldError } from './app.exception';
-import { forget, liftFreeJson } from './free-json';
-import { DtoClass, PrecompiledValidator } from './precompiled-validation';
+import { wrapFreeJson } from './free-json';
 import { unstorableJson } from './storable-json';
 
 const PRIMITIVES: unknown[] = [String, Number, Boolean, Array, Object];
@@ -14,11 +15,8 @@ const VALIDATOR_OPTIONS = { whitelist: true, forbidNonWhitelisted: true };
  */
 @Injectable()
 export class AppValidationPipe extends ValidationPipe {
-  /**
-   * Bodies and query strings of @PrecompiledValidation() DTOs that it is sure about skip the generic path (same
-   * result, faster).
-   */
-  private readonly precompiled = new PrecompiledValidator(VALIDATOR_OPTIONS);
+  /** Bodies and query strings of @CompiledSchema() DTOs that pass it skip class-validator's validate(). */
+  private readonly schemas = new DtoSchemas(VALIDATOR_OPTIONS);
 
   constructor() {
     super({
@@ -39,25 +37,27 @@ export class AppValidationPipe extends ValidationPipe {
           { field: 'body', message: 'body must be a JSON object' },
         ]);
       }
-      // The fast path takes free-form JSON as it is (it declines whatever class-transformer would not copy intact),
-      // so only the generic path needs it lifted out of class-transformer's way (free-json.ts).
-      const fast = this.precompiled.transform(metadata.metatype as DtoClass, value);
-      if (fast) return fast;
-      const { body, tokens } = liftFreeJson(metadata.metatype as DtoClass, value as Record<string, unknown>);
-      try {
-        return await super.transform(body, metadata);
-      } finally {
-        forget(tokens);
-      }
+      const body = wrapFreeJson(metadata.metatype as DtoClass, value as Record<string, unknown>);
+      return this.compiled(body, metadata) ?? super.transform(body, metadata);
     }
     if (metadata.type === 'query') {
       // Bodies are checked as they are parsed (app.factory.ts); a query string can carry a NUL (%00) too.
       const unstorable = unstorableJson(value, 'query');
       if (unstorable) throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, [unstorable]);
-      if (isDto)
-        return this.precompiled.transform(metadata.metatype as DtoClass, value) ?? super.transform(value, metadata);
+      if (isDto) return this.compiled(value, metadata) ?? super.transform(value, metadata);
     }
     return super.transform(value, metadata);
+  }
+
+  /**
+   * The DTO built as the generic path builds it (plainToInstance with the pipe's options: none), when its compiled
+   * schema passes it; undefined leaves the value to the generic path, whose validate() then reports the errors.
+   */
+  private compiled(value: unknown, metadata: ArgumentMetadata): object | undefined {
+    const metatype = metadata.metatype as DtoClass;
+    if (!this.schemas.isMarked(metatype)) return undefined;
+    const instance = plainToInstance(metatype as unknown as new () => object, value);
+    return this.schemas.accepts(metatype, instance) ? instance : undefined;
   }
 }
 

@@ -3,7 +3,7 @@ import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
 import { Length, MaxLength } from '../../../common/validation/text-length';
 import { QueryBoolean, QueryInt, QueryString } from '../../../common/http/query-transforms';
-import { PrecompiledValidation } from '../../../common/http/precompiled-validation';
+import { CompiledSchema } from '../../../common/validation/dto-schema';
 import { PageQueryDto } from '../../../common/pagination/page-query.dto';
 import { DateBound, IsDateBound } from '../../../common/pagination/time-window';
 import { ACTIVITY_STATUSES, TARGET_TYPES, type TargetType } from '../activity-log.entity';
@@ -108,8 +108,8 @@ export class ActivityFilterDto {
   includeDeleted?: boolean;
 }
 
-/** The list's query: validated on the fast path (precompiled-validation.ts) when it is sure, else by class-validator. */
-@PrecompiledValidation()
+/** The list's query: checked by a compiled schema (dto-schema.ts), class-validator reporting what it refuses. */
+@CompiledSchema()
 export class ActivityQueryDto extends IntersectionType(ActivityFilterDto, PageQueryDto) {}
 
 export class ActivityExportQueryDto extends ActivityFilterDto {

@@ -15,7 +15,7 @@ import {
 import { Length, MaxLength } from '../../../common/validation/text-length';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
 import { FreeJson } from '../../../common/http/free-json';
-import { PrecompiledValidation } from '../../../common/http/precompiled-validation';
+import { CompiledSchema } from '../../../common/validation/dto-schema';
 import { ISO_DATE_TIME } from '../../../common/pagination/time-window';
 import {
   ACTIVITY_STATUSES,
@@ -135,8 +135,8 @@ export class ContextDto {
   additionalInfo?: Record<string, unknown>;
 }
 
-/** Validated by the pipe's precompiled fast path (these bodies come by the thousand); see precompiled-validation.ts. */
-@PrecompiledValidation()
+/** Checked by a compiled schema before class-validator (these bodies come by the thousand); see dto-schema.ts. */
+@CompiledSchema()
 export class CreateActivityDto {
   /** What was done, such as LOGIN, VIEW_COURSE or DOWNLOAD_FILE. Trimmed. */
   @ApiProperty({ minLength: 1, maxLength: 100, example: 'DOWNLOAD_FILE' })
@@ -191,7 +191,7 @@ export class CreateActivityDto {
   timestamp?: string;
 }
 
-@PrecompiledValidation()
+@CompiledSchema()
 export class CreateActivityBatchDto {
   /** 1 to 1000 activities, stored together or not at all. */
   @ApiProperty({ type: [CreateActivityDto], minItems: 1, maxItems: 1000 })
