@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Transactions, Tx } from '../src/database/transactions';
 import { AuditLogService } from '../src/modules/audit-log/audit-log.service';
+import { createActivity } from './helpers/activities';
 import { startTestApp, TestApp } from './helpers/app';
-import { sql } from './helpers/factories';
+import { createUser, sql } from './helpers/factories';
+import { http } from './helpers/http';
 
 describe('after-commit effects', () => {
   let t: TestApp;
@@ -125,5 +127,34 @@ describe('after-commit effects', () => {
     release();
     await expect(first).rejects.toThrow('rolled back');
     expect(seen).toEqual([{ what: 'hook', subjects: [-20], committed: false }]);
+  });
+
+  it('tells the hooks of every activity stored and every audit entry added, by the requests that did it', async () => {
+    const created: number[] = [];
+    const audited: number[] = [];
+    transactions.onCommit('activityCreated', (ids) => void created.push(...ids));
+    transactions.onCommit('auditEntryAdded', (ids) => void audited.push(...ids));
+    const user = await createUser({}, t.baseUrl);
+    const one = await createActivity(user, {}, t.baseUrl);
+    const batch = await http(
+      '/api/v1/activities/batch',
+      { method: 'POST', token: user.accessToken, body: { items: [{ action: 'A' }, { action: 'B' }] } },
+      t.baseUrl,
+    );
+    expect(batch.status).toBe(201);
+    const changed = await http(
+      `/api/v1/activities/${one.id}/status`,
+      { method: 'PATCH', token: user.accessToken, body: { status: 'DONE' } },
+      t.baseUrl,
+    );
+    expect(changed.status).toBe(200);
+    expect(created).toEqual([one.id, ...batch.body.data.map((activity: { id: number }) => activity.id)]);
+    const entries = await sql<{ id: string; action: string }>(
+      `SELECT id, action FROM audit_logs WHERE id = ANY($1::bigint[]) ORDER BY id`,
+      [audited],
+    );
+    // The registration's entry, then the status change's.
+    expect(entries.map((entry) => entry.action)).toEqual(['CREATE', 'UPDATE']);
+    expect(audited).toHaveLength(2);
   });
 });

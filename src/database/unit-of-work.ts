@@ -8,6 +8,10 @@ import type { EntityManager } from 'typeorm';
 export interface CommitTopics {
   /** Activities of this owner (a user id) were created, changed or removed. */
   activitiesChanged: number;
+  /** An activity was stored (its id). */
+  activityCreated: number;
+  /** An entry was appended to the audit trail (its id). */
+  auditEntryAdded: number;
 }
 
 export type CommitTopic = keyof CommitTopics;

@@ -67,6 +67,7 @@ export class ActivityLogService {
     const insert = async (tx: Tx) => {
       const stored = await this.activities.insertMany(tx, rows);
       tx.touch('activitiesChanged', caller.id);
+      for (const activity of stored) tx.touch('activityCreated', activity.id);
       return stored.map(toActivityResponse);
     };
     if (idempotencyKey === undefined) {

@@ -54,13 +54,14 @@ const VERIFY_BATCH = 5000;
 export class AuditLogRepository {
   constructor(@InjectRepository(AuditLog) private readonly repository: Repository<AuditLog>) {}
 
-  /** Appends an entry inside the caller's transaction; the database chains and stamps it. */
-  async insert(tx: Tx, entry: NewAuditEntry): Promise<void> {
-    await sql(
+  /** Appends an entry inside the caller's transaction (the database chains and stamps it); answers its id. */
+  async insert(tx: Tx, entry: NewAuditEntry): Promise<number> {
+    const [{ id }] = await sql<{ id: string }>(
       tx,
       `INSERT INTO audit_logs (user_id, username, action, entity_type, entity_id, old_values, new_values,
                                ip_address, user_agent, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       RETURNING id`,
       [
         entry.userId,
         entry.username,
@@ -74,6 +75,7 @@ export class AuditLogRepository {
         entry.requestId,
       ],
     );
+    return Number(id);
   }
 
   findById(id: number, db: ReadDb = this.repository.manager): Promise<AuditLog | null> {

@@ -45,7 +45,7 @@ export class AuditLogService {
   async record(tx: Tx, record: AuditRecord): Promise<void> {
     const context = RequestContextStore.current();
     const actor = record.actor ?? { id: context?.userId ?? null, email: context?.userEmail ?? null };
-    await this.repository.insert(tx, {
+    const id = await this.repository.insert(tx, {
       userId: actor.id,
       username: actor.email,
       action: record.action,
@@ -57,6 +57,7 @@ export class AuditLogService {
       userAgent: context?.userAgent ?? null,
       requestId: context?.requestId ?? null,
     });
+    tx.touch('auditEntryAdded', id);
   }
 
   async list(query: AuditLogQueryDto): Promise<Page<AuditLogResponseDto>> {
