@@ -19,7 +19,7 @@ import { API_PREFIX, RawResponse } from '../../common/http/envelope.interceptor'
 import { IdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../../common/http/idempotency-key';
 import { IdParamPipe } from '../../common/http/id-param.pipe';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
-import { ActivityLogService, ActivityPage, CreatedActivities } from './activity-log.service';
+import { ActivityLogService, ActivityPage } from './activity-log.service';
 import { ActivityExportQueryDto, ActivityQueryDto } from './dto/activity-query.dto';
 import { ActivityResponseDto } from './dto/activity-response.dto';
 import { CreateActivityBatchDto, CreateActivityDto, UpdateStatusDto } from './dto/create-activity.dto';
@@ -70,7 +70,7 @@ export class ActivityLogController {
   @ApiEnvelope(ActivityResponseDto, { status: 201 })
   @ApiErrors(400, 401, 409, 413, 415)
   async create(@CurrentUser() caller: AuthUser, @Body() dto: CreateActivityDto, @IdempotencyKey() key?: string) {
-    const { activities }: CreatedActivities = await this.activities.create(caller, [dto], false, key);
+    const { activities } = await this.activities.create(caller, [dto], false, key);
     return ApiResult.of(activities[0]).withHeaders({ Location: location(activities[0].id) });
   }
 
