@@ -235,6 +235,18 @@ describe('Idempotency-Key', () => {
     expect((await post(user, { action: 'A' }, { 'idempotency-key': 'k'.repeat(256) })).status).toBe(400);
     expect((await post(user, { action: 'A' }, { 'idempotency-key': 'k'.repeat(255) })).status).toBe(201);
   });
+
+  it('names the key in its refusal, and reports a bad body before a bad key', async () => {
+    const user = await createUser();
+    const tooLong = await post(user, { action: 'A' }, { 'idempotency-key': 'k'.repeat(256) });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.error.details).toEqual([
+      { field: 'Idempotency-Key', message: 'Idempotency-Key must be 1 to 255 characters' },
+    ]);
+    const both = await post(user, { items: [] }, { 'idempotency-key': 'k'.repeat(256) }, '/api/v1/activities/batch');
+    expect(both.status).toBe(400);
+    expect(both.body.error.details).toEqual([{ field: 'items', message: 'items must contain at least 1 elements' }]);
+  });
 });
 
 describe('POST /activities/batch', () => {

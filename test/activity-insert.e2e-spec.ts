@@ -1,5 +1,5 @@
 import { arrayLiteral } from '../src/database/sql';
-import { storedJsonb } from '../src/modules/activity-log/activity-log.repository';
+import { storedJsonb } from '../src/database/jsonb';
 import { createUser, sql, TestUser } from './helpers/factories';
 import { http } from './helpers/http';
 import { random } from './helpers/random';

@@ -3,6 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { Client, DatabaseError, type Pool, type PoolClient } from 'pg';
 import { DataSource, EntityManager } from 'typeorm';
 import { Settings } from '../config/settings';
+import { managerOn, primaryPool, replicatedDriver, type ReplicatedDriver } from './pg-access';
 import { insertToRecordEnd, maxPosition, parseWalPosition, PRIMARY_ONLY, WalPosition } from './wal-position';
 
 /** A manager whose reads run where they were sent: one replica's connection, or the primary's pool. */
@@ -38,15 +39,6 @@ const PRIMARY_SQL = `SELECT (SELECT system_identifier::text FROM pg_control_syst
   current_setting('wal_block_size') AS block_size,
   (SELECT setting FROM pg_settings WHERE name = 'wal_segment_size') AS segment_size`;
 const POSITION_QUERY = { name: 'logbook_wal_insert_lsn', text: 'SELECT pg_current_wal_insert_lsn()::text AS insert' };
-
-/** TypeORM's postgres driver in replication mode: a pg Pool for the primary and one per replica it opened. */
-interface ReplicatedDriver {
-  master: Pool;
-  slaves: Pool[];
-  options: { replication?: { slaves: { url?: string }[] } };
-  /** TypeORM's own pool factory (protected in its typings): the same pool options and error handler as the others. */
-  createPool(options: unknown, credentials: { url: string }): Promise<Pool>;
-}
 
 class Replica {
   pool?: Pool;
@@ -129,7 +121,7 @@ export class ReadReplicas implements OnApplicationBootstrap, OnModuleDestroy {
 
   async onApplicationBootstrap(): Promise<void> {
     if (!this.enabled) return;
-    this.driver = this.dataSource.driver as unknown as ReplicatedDriver;
+    this.driver = replicatedDriver(this.dataSource);
     // TypeORM opened a pool for each replica that answered at start-up (see reachableReplicas), in their order.
     (this.driver.options.replication?.slaves ?? []).forEach((credentials, index) => {
       const replica = this.replicas.find((candidate) => candidate.url === credentials.url && !candidate.pool);
@@ -186,7 +178,8 @@ export class ReadReplicas implements OnApplicationBootstrap, OnModuleDestroy {
     }
     let result: T;
     try {
-      result = await work(this.managerOn(lease.client));
+      // The lease is released here, not by the manager's query runner.
+      result = await work(managerOn(this.dataSource, lease.client));
     } catch (error) {
       lease.release(isConnectionProblem(error) ? (error as Error) : undefined);
       this.failed(replica, error);
@@ -206,7 +199,7 @@ export class ReadReplicas implements OnApplicationBootstrap, OnModuleDestroy {
         this.failed(replica, error);
       }
     }
-    return checkout((this.dataSource.driver as unknown as { master: Pool }).master);
+    return checkout(primaryPool(this.dataSource));
   }
 
   /** A replica that has replayed what the read needs, taking turns among those that have. */
@@ -221,15 +214,6 @@ export class ReadReplicas implements OnApplicationBootstrap, OnModuleDestroy {
       }
     }
     return undefined;
-  }
-
-  /** An EntityManager whose queries, builders and transactions all run on `client`. */
-  private managerOn(client: PoolClient): ReadDb {
-    const runner = this.dataSource.createQueryRunner('slave');
-    // A PostgresQueryRunner that has its connection uses it and never takes one from a pool; the client is
-    // released by readAt, not by the runner.
-    (runner as unknown as { databaseConnection: PoolClient }).databaseConnection = client;
-    return runner.manager;
   }
 
   private failed(replica: Replica, error: unknown): void {

@@ -10,6 +10,12 @@ export interface PageMeta {
   nextCursor: string | null;
 }
 
+/** A list page as services answer it: its items and `meta`. */
+export interface Page<T> {
+  items: T[];
+  meta: PageMeta;
+}
+
 /**
  * A list page already serialized: the JSON text of its `data` and of its `meta`. The envelope interceptor splices
  * them into the response as they are, so a page read from the cache is neither parsed nor serialized again.
@@ -44,8 +50,11 @@ export class ApiResult<T> {
     return new ApiResult(data, message, params);
   }
 
-  static page<T>(items: T[], meta: PageMeta): ApiResult<T[]> {
-    return new ApiResult(items, 'success', {}, meta);
+  static page<T>(items: T[], meta: PageMeta): ApiResult<T[]>;
+  static page<T>(page: Page<T>): ApiResult<T[]>;
+  static page<T>(itemsOrPage: T[] | Page<T>, meta?: PageMeta): ApiResult<T[]> {
+    if (Array.isArray(itemsOrPage)) return new ApiResult(itemsOrPage, 'success', {}, meta);
+    return new ApiResult(itemsOrPage.items, 'success', {}, itemsOrPage.meta);
   }
 
   /** A page given as JSON text (`data` is then not set: the text is the page). */

@@ -5,6 +5,7 @@ import { SerializedPage } from '../../common/http/api-result';
 import { AppCache } from '../../cache/app-cache.service';
 import { Settings } from '../../config/settings';
 import { ConsistentReads, WriteScope } from '../../database/consistent-reads';
+import { Transactions } from '../../database/transactions';
 import type { WalPosition } from '../../database/wal-position';
 
 /** A page is kept as the JSON text it is sent as: a hit is neither parsed into objects nor serialized again. */
@@ -52,7 +53,10 @@ export class ActivityListCache implements OnApplicationShutdown {
     private readonly cache: AppCache,
     private readonly settings: Settings,
     private readonly reads: ConsistentReads,
-  ) {}
+    transactions: Transactions,
+  ) {
+    transactions.onCommit('activitiesChanged', (owners) => this.invalidate(owners));
+  }
 
   onApplicationShutdown(): void {
     clearInterval(this.retryTimer);
@@ -97,12 +101,13 @@ export class ActivityListCache implements OnApplicationShutdown {
   }
 
   /**
-   * After a write to an activity of `ownerId`: the owner's lists and every ADMIN list are stale. The write's
-   * position is recorded for both first, so that the reads that fill the new generations see it.
+   * After a commit that changed activities of `owners` (the `activitiesChanged` topic): their lists and every ADMIN
+   * list are stale. The write's position is recorded for them first, so that the reads that fill the new
+   * generations see it.
    */
-  async invalidate(ownerId: number): Promise<void> {
-    await this.reads.record([WriteScope.user(ownerId), WriteScope.activities]);
-    await Promise.all([this.bump(String(ownerId)), this.bump(EVERYONE)]);
+  private async invalidate(owners: number[]): Promise<void> {
+    await this.reads.record([...owners.map((owner) => WriteScope.user(owner)), WriteScope.activities]);
+    await Promise.all([...owners.map((owner) => this.bump(String(owner))), this.bump(EVERYONE)]);
   }
 
   private async bump(scope: string): Promise<void> {

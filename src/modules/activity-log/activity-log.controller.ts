@@ -4,26 +4,28 @@ import {
   Controller,
   Delete,
   Get,
-  Headers,
   HttpCode,
   Param,
   Patch,
   Post,
   Query,
+  StreamableFile,
 } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../../common/auth/auth-user';
 import { CurrentUser } from '../../common/auth/auth.decorators';
-import { RawResponse } from '../../common/http/envelope.interceptor';
+import { ApiResult } from '../../common/http/api-result';
+import { API_PREFIX, RawResponse } from '../../common/http/envelope.interceptor';
+import { IdempotencyKey, IDEMPOTENCY_KEY_HEADER } from '../../common/http/idempotency-key';
 import { IdParamPipe } from '../../common/http/id-param.pipe';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
-import { ActivityLogService } from './activity-log.service';
+import { ActivityLogService, ActivityPage } from './activity-log.service';
 import { ActivityExportQueryDto, ActivityQueryDto } from './dto/activity-query.dto';
 import { ActivityResponseDto } from './dto/activity-response.dto';
 import { CreateActivityBatchDto, CreateActivityDto, UpdateStatusDto } from './dto/create-activity.dto';
 
 const IDEMPOTENCY_HEADER = {
-  name: 'Idempotency-Key',
+  name: IDEMPOTENCY_KEY_HEADER,
   required: false,
   description:
     '1 to 255 characters. A retry with the same key and body within 24 hours returns the first answer and stores nothing; the same key with another body: 409.',
@@ -34,6 +36,16 @@ export const NO_CACHE_HEADER = {
   required: false,
   description: '`no-cache`: read from the database, not the cache (the fresh page is then cached).',
 };
+
+/** Where a stored activity is read. */
+const location = (id: number) => `${API_PREFIX}/activities/${id}`;
+
+/** A list page, sent as the text it was serialized (or cached) as, and whether it came from the cache. */
+export function listResponse({ page, cacheHit }: ActivityPage): ApiResult<ActivityResponseDto[]> {
+  return ApiResult.serializedPage<ActivityResponseDto>(page).withHeaders({ 'X-Cache': cacheHit ? 'HIT' : 'MISS' });
+}
+
+const EXPORT_TYPES = { csv: 'text/csv; charset=utf-8', ndjson: 'application/x-ndjson; charset=utf-8' } as const;
 
 /** The documentation both status routes share. */
 const StatusChangeDocs = (description: string) =>
@@ -57,8 +69,9 @@ export class ActivityLogController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiEnvelope(ActivityResponseDto, { status: 201 })
   @ApiErrors(400, 401, 409, 413, 415)
-  create(@CurrentUser() caller: AuthUser, @Body() dto: CreateActivityDto, @Headers('Idempotency-Key') key?: string) {
-    return this.activities.create(caller, [dto], false, key);
+  async create(@CurrentUser() caller: AuthUser, @Body() dto: CreateActivityDto, @IdempotencyKey() key?: string) {
+    const { activities } = await this.activities.create(caller, [dto], false, key);
+    return ApiResult.of(activities[0]).withHeaders({ Location: location(activities[0].id) });
   }
 
   @Post('batch')
@@ -70,12 +83,12 @@ export class ActivityLogController {
   @ApiHeader(IDEMPOTENCY_HEADER)
   @ApiEnvelope(ActivityResponseDto, { status: 201, isArray: true })
   @ApiErrors(400, 401, 409, 413, 415)
-  createBatch(
+  async createBatch(
     @CurrentUser() caller: AuthUser,
     @Body() dto: CreateActivityBatchDto,
-    @Headers('Idempotency-Key') key?: string,
+    @IdempotencyKey() key?: string,
   ) {
-    return this.activities.create(caller, dto.items, true, key);
+    return (await this.activities.create(caller, dto.items, true, key)).activities;
   }
 
   @Get()
@@ -87,8 +100,8 @@ export class ActivityLogController {
   @ApiHeader(NO_CACHE_HEADER)
   @ApiEnvelope(ActivityResponseDto, { paginated: true })
   @ApiErrors(400, 401, 403)
-  list(@CurrentUser() caller: AuthUser, @Query() query: ActivityQueryDto) {
-    return this.activities.list(caller, query);
+  async list(@CurrentUser() caller: AuthUser, @Query() query: ActivityQueryDto) {
+    return listResponse(await this.activities.list(caller, query));
   }
 
   @Get('export')
@@ -108,8 +121,13 @@ export class ActivityLogController {
     },
   })
   @ApiErrors(400, 401, 403)
-  export(@CurrentUser() caller: AuthUser, @Query() query: ActivityExportQueryDto) {
-    return this.activities.export(caller, query);
+  async export(@CurrentUser() caller: AuthUser, @Query() query: ActivityExportQueryDto) {
+    const { stream, format } = await this.activities.export(caller, query);
+    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
+    return new StreamableFile(stream, {
+      type: EXPORT_TYPES[format],
+      disposition: `attachment; filename="activities-${stamp}.${format}"`,
+    });
   }
 
   @Get(':id')
@@ -126,7 +144,7 @@ export class ActivityLogController {
   @Patch(':id')
   @StatusChangeDocs('PATCH /activities/{id}/status, by its other name.')
   update(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: UpdateStatusDto) {
-    return this.activities.updateStatus(caller, id, dto.status);
+    return this.changeStatus(caller, id, dto);
   }
 
   @Patch(':id/status')
@@ -134,7 +152,7 @@ export class ActivityLogController {
     'PENDING -> IN_PROGRESS -> DONE | FAILED, or PENDING straight to DONE or FAILED; COMPLETED means DONE. The same status again: 200, nothing changes. Leaving DONE or FAILED: 409. Unknown status: 400 "Invalid status".',
   )
   updateStatus(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: UpdateStatusDto) {
-    return this.activities.updateStatus(caller, id, dto.status);
+    return this.changeStatus(caller, id, dto);
   }
 
   @Delete(':id')
@@ -155,5 +173,10 @@ export class ActivityLogController {
   @ApiErrors(400, 401, 403, 404)
   restore(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number) {
     return this.activities.restore(caller, id);
+  }
+
+  private async changeStatus(caller: AuthUser, id: number, dto: UpdateStatusDto) {
+    const activity = await this.activities.updateStatus(caller, id, dto.status);
+    return ApiResult.of(activity, 'updatedTo', { status: activity.status });
   }
 }

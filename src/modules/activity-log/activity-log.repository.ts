@@ -1,12 +1,13 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { Readable } from 'node:stream';
-import { types, type PoolClient } from 'pg';
-import QueryStream from 'pg-query-stream';
+import type { PoolClient } from 'pg';
 import { Repository } from 'typeorm';
 import { Paging } from '../../common/pagination/paging';
+import { NOT_JSON, storedJsonb } from '../../database/jsonb';
 import type { ReadDb } from '../../database/read-replicas';
-import { arrayLiteral, likePattern, preparedQuery, returnedRows } from '../../database/sql';
+import { hydrate, timestampParser } from '../../database/rows';
+import { arrayLiteral, likePattern, sql, SqlWhere, streamSql } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 import { EXPORT_COLUMNS } from './activity-export';
 import { ActivityLog, ActivityStatus, TargetType } from './activity-log.entity';
@@ -83,6 +84,8 @@ const INSERT_RETURNING_ASSIGNED_SQL = insertSql(
 );
 const INSERT_RETURNING_ALL_SQL = insertSql('*');
 
+const PREPARED = { prepared: true };
+
 interface AssignedColumns {
   id: string;
   timestamp: string;
@@ -108,10 +111,10 @@ export class ActivityLogRepository {
     const values = INSERT_COLUMNS.map(([property]) => columnParameter(rows, property));
     const stored = this.storedJson(rows);
     if (!stored) {
-      const inserted = await preparedQuery<Record<string, unknown>>(tx, INSERT_RETURNING_ALL_SQL, values);
+      const inserted = await sql<Record<string, unknown>>(tx, INSERT_RETURNING_ALL_SQL, values, PREPARED);
       return inserted.map((raw) => this.fromRaw(raw)).sort((a, b) => a.id - b.id);
     }
-    const assigned = await preparedQuery<AssignedColumns>(tx, INSERT_RETURNING_ASSIGNED_SQL, values);
+    const assigned = await sql<AssignedColumns>(tx, INSERT_RETURNING_ASSIGNED_SQL, values, PREPARED);
     if (assigned.length !== rows.length) {
       throw new Error(`inserted ${assigned.length} activities for ${rows.length} rows`);
     }
@@ -200,8 +203,10 @@ export class ActivityLogRepository {
     const params: unknown[] = [id];
     if (changes.status !== undefined) set.push(`status = $${params.push(changes.status)}`);
     if (changes.deletedAt !== undefined) set.push(`deleted_at = ${changes.deletedAt === null ? 'NULL' : 'now()'}`);
-    const rows = returnedRows<Record<string, unknown>>(
-      await tx.query(`UPDATE activities SET ${set.join(', ')} WHERE id = $1 RETURNING *`, params),
+    const rows = await sql<Record<string, unknown>>(
+      tx,
+      `UPDATE activities SET ${set.join(', ')} WHERE id = $1 RETURNING *`,
+      params,
     );
     return this.fromRaw(rows[0]);
   }
@@ -240,17 +245,18 @@ export class ActivityLogRepository {
     }
     const offset = paging.after ? 0 : ((paging.page ?? 1) - 1) * paging.limit;
     const total = paging.after ? '' : `(${count}) AS total_count, `;
-    const raw = await preparedQuery<Record<string, unknown>>(
+    const raw = await sql<Record<string, unknown>>(
       db,
       `SELECT ${total}a.* FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction} LIMIT $${where.values.length + 1} OFFSET $${where.values.length + 2}`,
       [...where.values, paging.limit + 1, offset],
+      PREPARED,
     );
     const rows = raw.map((row) => this.fromRaw(row));
     if (paging.after) return { rows, total: null };
     if (raw.length) return { rows, total: Number(raw[0].total_count) };
     // No row to carry the total: none match at all, or the page is past the end (count them then).
     if (offset === 0) return { rows, total: 0 };
-    const [{ count: counted }] = await preparedQuery<{ count: string }>(db, count, where.values);
+    const [{ count: counted }] = await sql<{ count: string }>(db, count, where.values, PREPARED);
     return { rows, total: Number(counted) };
   }
 
@@ -281,48 +287,18 @@ export class ActivityLogRepository {
     const where = new SqlWhere();
     this.addFilters(where, filters);
     const column = `a.${ACTIVITY_SORT_COLUMNS[order.field]}`;
-    const sql = `SELECT ${EXPORT_COLUMNS.map((name) => `a.${name}`).join(', ')} FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
-    return client.query(
-      new QueryStream(sql, where.values, {
-        // Rows as arrays of PostgreSQL's text: the export writes text, so parsing every time into a Date and every
-        // jsonb through JSON.parse (and an entity of them) would only be undone by the encoder, at a cost per row.
-        rowMode: 'array',
-        types: { getTypeParser: () => (text: string) => text },
-        // About two batches are held at a time (one is read ahead). Rows of small batches die young in V8's heap;
-        // larger ones live long enough to reach its old space. Peak RSS of a 1M-row export: 185 MB at 500 or 1000
-        // rows, 285 MB at 2000, 320 MB at 5000; of three at once: 262 MB at 500, 303 MB at 1000. Not slower at 500.
-        batchSize: 500,
-      }),
-    );
+    const text = `SELECT ${EXPORT_COLUMNS.map((name) => `a.${name}`).join(', ')} FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
+    // Rows as arrays of PostgreSQL's text: the export writes text, so parsing every time into a Date and every jsonb
+    // through JSON.parse (and an entity of them) would only be undone by the encoder, at a cost per row.
+    // About two batches are held at a time (one is read ahead). Rows of small batches die young in V8's heap;
+    // larger ones live long enough to reach its old space. Peak RSS of a 1M-row export: 185 MB at 500 or 1000
+    // rows, 285 MB at 2000, 320 MB at 5000; of three at once: 262 MB at 500, 303 MB at 1000. Not slower at 500.
+    return streamSql(client, text, where.values, 500);
   }
 
   /** Maps a raw row (snake_case columns) to the entity, as TypeORM would. */
   fromRaw(raw: Record<string, unknown>): ActivityLog {
-    const metadata = this.repository.metadata;
-    const entity = this.repository.create();
-    for (const column of metadata.columns) {
-      const value = raw[column.databaseName];
-      if (value === undefined) continue;
-      const converted: unknown =
-        column.transformer && !Array.isArray(column.transformer) ? column.transformer.from(value) : value;
-      column.setEntityValue(entity, converted);
-    }
-    return entity;
-  }
-}
-
-/** A WHERE clause built from conditions whose `$?` placeholders are numbered as they are added. */
-class SqlWhere {
-  private readonly conditions: string[] = [];
-  readonly values: unknown[] = [];
-
-  add(condition: string, ...values: unknown[]): void {
-    let index = 0;
-    this.conditions.push(condition.replace(/\$\?/g, () => `$${this.values.push(values[index++])}`));
-  }
-
-  get sql(): string {
-    return this.conditions.length ? `WHERE ${this.conditions.join(' AND ')}` : '';
+    return hydrate(this.repository, raw);
   }
 }
 
@@ -344,76 +320,3 @@ function columnParameter(rows: NewActivity[], property: keyof NewActivity): stri
 
 /** `String.prototype.isWellFormed` (Node 20), which the ES2023 library typings do not declare yet. */
 type WellFormed = string & { isWellFormed(): boolean };
-
-const NOT_JSON = Symbol('not plain JSON');
-/** Deeper than this, the value is read back rather than rebuilt here. */
-const MAX_JSON_DEPTH = 100;
-
-/**
- * A JSON value as it reads back from a jsonb column: what `JSON.stringify` sends (non-finite numbers become null),
- * with every object's keys in jsonb's order: shorter keys (in UTF-8 bytes) first, equal lengths by their bytes.
- * (JavaScript then lists integer-like keys first, as it does for the parsed text.) Numbers read back equal:
- * PostgreSQL keeps the exact decimal that JSON.stringify wrote. A value that reads back as it is, is returned itself
- * (no copy to allocate); NOT_JSON for anything that is not plain JSON data.
- */
-export function storedJsonb(value: unknown, depth: number): unknown {
-  if (value === null || typeof value === 'string' || typeof value === 'boolean') return value;
-  if (typeof value === 'number') return Number.isFinite(value) ? value : null;
-  if (typeof value !== 'object' || depth > MAX_JSON_DEPTH) return NOT_JSON;
-  if (Array.isArray(value)) {
-    let items: unknown[] | undefined; // a copy, once an item differs
-    for (let index = 0; index < value.length; index++) {
-      const item = storedJsonb(value[index], depth + 1);
-      if (item === NOT_JSON) return NOT_JSON;
-      if (item !== value[index] && !items) items = value.slice(0, index);
-      items?.push(item);
-    }
-    return items ?? value;
-  }
-  if (Object.getPrototypeOf(value) !== Object.prototype) return NOT_JSON;
-  const object = value as Record<string, unknown>;
-  const keys = Object.keys(object);
-  let inOrder = true;
-  for (let index = 1; index < keys.length && inOrder; index++)
-    inOrder = jsonbKeyOrder(keys[index - 1], keys[index]) < 0;
-  if (!inOrder) keys.sort(jsonbKeyOrder);
-  let result: Record<string, unknown> | undefined = inOrder ? undefined : {}; // a copy, once anything differs
-  for (let index = 0; index < keys.length; index++) {
-    const key = keys[index];
-    if (key === '__proto__') return NOT_JSON; // assigning it would set the prototype, not a key
-    const item = storedJsonb(object[key], depth + 1);
-    if (item === NOT_JSON) return NOT_JSON;
-    if (item !== object[key] && !result) {
-      result = {};
-      for (const earlier of keys.slice(0, index)) result[earlier] = object[earlier];
-    }
-    if (result) result[key] = item;
-  }
-  return result ?? object;
-}
-
-function jsonbKeyOrder(a: string, b: string): number {
-  const aBytes = Buffer.byteLength(a);
-  const bBytes = Buffer.byteLength(b);
-  if (aBytes !== bBytes) return aBytes - bBytes;
-  // All-ASCII (as many bytes as UTF-16 units): UTF-16 order is byte order.
-  if (aBytes === a.length && bBytes === b.length) return a < b ? -1 : a > b ? 1 : 0;
-  return Buffer.compare(Buffer.from(a), Buffer.from(b));
-}
-
-/**
- * Parses timestamptz text as pg does for a timestamptz column, once per distinct text (a fresh Date each time, as
- * entities do not share them).
- */
-function timestampParser(): (text: string) => Date {
-  const parse = types.getTypeParser(types.builtins.TIMESTAMPTZ, 'text') as (text: string) => Date;
-  let lastText: string | undefined;
-  let lastTime = 0;
-  return (text) => {
-    if (text !== lastText) {
-      lastTime = parse(text).getTime();
-      lastText = text;
-    }
-    return new Date(lastTime);
-  };
-}

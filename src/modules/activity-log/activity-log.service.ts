@@ -1,17 +1,17 @@
-import { HttpStatus, Injectable, StreamableFile } from '@nestjs/common';
-import { pipeline } from 'node:stream';
+import { HttpStatus, Injectable } from '@nestjs/common';
+import { pipeline, type Readable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { AuthUser } from '../../common/auth/auth-user';
 import { RequestContext, RequestContextStore } from '../../common/context/request-context';
 import { AppException } from '../../common/http/app.exception';
-import { ApiResult } from '../../common/http/api-result';
+import type { SerializedPage } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
 import { pageMeta, pagingFrom } from '../../common/pagination/paging';
 import { parseBound, timeWindow } from '../../common/pagination/time-window';
 import { ConsistentReads } from '../../database/consistent-reads';
-import { Transactions } from '../../database/transactions';
+import { Transactions, Tx } from '../../database/transactions';
 import { AuditLogService } from '../audit-log/audit-log.service';
-import { exportEncoder } from './activity-export';
+import { ExportFormat, exportEncoder } from './activity-export';
 import { ActivityListCache, activityWriteScope, stableJson } from './activity-list-cache.service';
 import { ActivityLog } from './activity-log.entity';
 import { ActivityFilters, ActivityLogRepository, ActivityOrder, NewActivity } from './activity-log.repository';
@@ -21,7 +21,23 @@ import { ActivityResponseDto, toActivityResponse } from './dto/activity-response
 import { CreateActivityDto } from './dto/create-activity.dto';
 import { IdempotencyRepository } from './idempotency.repository';
 
-export const API_ACTIVITIES = '/api/v1/activities';
+/** Activities stored (in the order given), or the first answer of an Idempotency-Key replayed. */
+export interface CreatedActivities {
+  activities: ActivityResponseDto[];
+  replayed: boolean;
+}
+
+/** A list page as the JSON text it is sent as, and whether it came from the cache. */
+export interface ActivityPage {
+  page: SerializedPage;
+  cacheHit: boolean;
+}
+
+/** An export: the encoded rows as they are read. */
+export interface ActivityExport {
+  stream: Readable;
+  format: ExportFormat;
+}
 
 /** The rules of activities: who may see and change which, status transitions, idempotent creation, caching. */
 @Injectable()
@@ -36,30 +52,27 @@ export class ActivityLogService {
     private readonly reads: ConsistentReads,
   ) {}
 
-  /** One activity, or the batch's, stored in one transaction; a repeated Idempotency-Key replays the first answer. */
+  /**
+   * One activity, or the batch's, stored in one statement; with an idempotency key, in one transaction with the key,
+   * and a repeated key replays the first answer. `batch` tells the two apart for the key (and the stored answer).
+   */
   async create(
     caller: AuthUser,
     items: CreateActivityDto[],
     batch: boolean,
     idempotencyKey?: string,
-  ): Promise<ApiResult<unknown>> {
+  ): Promise<CreatedActivities> {
     const context = RequestContextStore.current();
     const rows = items.map((item) => this.toRow(caller, item, context));
-    const answer = (data: unknown) => {
-      const result = ApiResult.of(data);
-      if (!batch) result.withHeaders({ Location: `${API_ACTIVITIES}/${(data as ActivityResponseDto).id}` });
-      return result;
+    const insert = async (tx: Tx) => {
+      const stored = await this.activities.insertMany(tx, rows);
+      tx.touch('activitiesChanged', caller.id);
+      for (const activity of stored) tx.touch('activityCreated', activity.id);
+      return stored.map(toActivityResponse);
     };
-    if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || [...idempotencyKey].length > 255)) {
-      throw new AppException(HttpStatus.BAD_REQUEST, 'validationFailed', {}, [
-        { field: 'Idempotency-Key', message: 'Idempotency-Key must be 1 to 255 characters' },
-      ]);
-    }
     if (idempotencyKey === undefined) {
       // One INSERT statement stores every row or none.
-      const stored = await this.transactions.single((tx) => this.activities.insertMany(tx, rows));
-      await this.cache.invalidate(caller.id);
-      return answer(this.shape(stored, batch));
+      return { activities: await this.transactions.single(insert), replayed: false };
     }
     const requestHash = createHash('sha256')
       .update(`${batch ? 'batch' : 'single'}\n${stableJson(items)}`)
@@ -67,32 +80,25 @@ export class ActivityLogService {
     const outcome = await this.transactions.run(async (tx) => {
       const claim = await this.idempotency.claim(tx, caller.id, idempotencyKey, requestHash);
       if (!claim.claimed) return { replay: true as const, claim };
-      const data = this.shape(await this.activities.insertMany(tx, rows), batch);
-      await this.idempotency.saveResponse(tx, caller.id, idempotencyKey, data);
-      return { replay: false as const, data };
+      const activities = await insert(tx);
+      await this.idempotency.saveResponse(tx, caller.id, idempotencyKey, batch ? activities : activities[0]);
+      return { replay: false as const, activities };
     });
-    if (!outcome.replay) {
-      await this.cache.invalidate(caller.id);
-      return answer(outcome.data);
-    }
+    if (!outcome.replay) return { activities: outcome.activities, replayed: false };
     if (outcome.claim.requestHash !== requestHash) throw new AppException(HttpStatus.CONFLICT, 'idempotencyConflict');
-    return answer(outcome.claim.response);
+    const first = outcome.claim.response as ActivityResponseDto | ActivityResponseDto[];
+    return { activities: Array.isArray(first) ? first : [first], replayed: true };
   }
 
   /** The caller's activities (an ADMIN's: everyone's, or one user's), from the cache when it is current. */
-  async list(
-    caller: AuthUser,
-    query: ActivityQueryDto,
-    pathUserId?: number,
-  ): Promise<ApiResult<ActivityResponseDto[]>> {
+  async list(caller: AuthUser, query: ActivityQueryDto, pathUserId?: number): Promise<ActivityPage> {
     const filters = this.filtersFor(caller, query, pathUserId);
     const order = orderOf(query);
     const scope = cursorScope('activities', { ...filters, order: `${order.direction}:${order.field}` });
     const paging = pagingFrom(query, this.cursors, scope);
     const cacheKey = { filters, order, paging };
     const cached = await this.cache.lookup(caller, cacheKey, RequestContextStore.current()?.noCache ?? false);
-    if (cached.page)
-      return ApiResult.serializedPage<ActivityResponseDto>(cached.page).withHeaders({ 'X-Cache': 'HIT' });
+    if (cached.page) return { page: cached.page, cacheHit: true };
     const { rows, total } = await this.reads.readAt(cached.readAfter ?? 0n, (db) =>
       this.activities.list(filters, order, paging, db),
     );
@@ -103,7 +109,7 @@ export class ActivityLogService {
     // Serialized once: the same text is cached and sent.
     const page = { data: JSON.stringify(items.map(toActivityResponse)), meta: JSON.stringify(meta) };
     await this.cache.store(cached, page);
-    return ApiResult.serializedPage<ActivityResponseDto>(page).withHeaders({ 'X-Cache': 'MISS' });
+    return { page, cacheHit: false };
   }
 
   async get(caller: AuthUser, id: number): Promise<ActivityResponseDto> {
@@ -115,7 +121,7 @@ export class ActivityLogService {
   }
 
   /** PENDING -> IN_PROGRESS -> DONE | FAILED; the same status again changes nothing and writes no entry. */
-  async updateStatus(caller: AuthUser, id: number, requested: string): Promise<ApiResult<ActivityResponseDto>> {
+  async updateStatus(caller: AuthUser, id: number, requested: string): Promise<ActivityResponseDto> {
     const status = parseStatus(requested);
     if (!status) {
       throw new AppException(HttpStatus.BAD_REQUEST, 'invalidStatus', {}, [
@@ -128,6 +134,7 @@ export class ActivityLogService {
         await this.activities.findById(id, { withDeleted: true, tx, lock: true }),
         id,
       );
+      tx.touch('activitiesChanged', current.userId);
       if (current.status === status) return current;
       if (!canChangeStatus(current.status, status)) {
         throw new AppException(HttpStatus.CONFLICT, 'invalidTransition', { from: current.status, to: status });
@@ -142,8 +149,7 @@ export class ActivityLogService {
       });
       return updated;
     });
-    await this.cache.invalidate(activity.userId);
-    return ApiResult.of(toActivityResponse(activity), 'updatedTo', { status: activity.status });
+    return toActivityResponse(activity);
   }
 
   /** Soft delete: it then reads as 404 and leaves lists (but an ADMIN's with includeDeleted=true). */
@@ -151,6 +157,7 @@ export class ActivityLogService {
     const activity = await this.transactions.run(async (tx) => {
       this.visible(caller, await this.activities.findById(id, { withDeleted: true, tx, lock: true }), id);
       const deleted = await this.activities.update(tx, id, { deletedAt: new Date() });
+      tx.touch('activitiesChanged', deleted.userId);
       await this.audit.record(tx, {
         action: 'DELETE',
         entityType: 'ActivityLog',
@@ -160,18 +167,18 @@ export class ActivityLogService {
       });
       return deleted;
     });
-    await this.cache.invalidate(activity.userId);
     return toActivityResponse(activity);
   }
 
   /** Restoring an activity that is not deleted changes nothing and writes no entry. */
   async restore(caller: AuthUser, id: number): Promise<ActivityResponseDto> {
-    const { activity, changed } = await this.transactions.run(async (tx) => {
+    const activity = await this.transactions.run(async (tx) => {
       const current = await this.activities.findById(id, { withDeleted: true, tx, lock: true });
       if (!current) throw notFound(id);
       this.ensureMayTouch(caller, current);
-      if (!current.deletedAt) return { activity: current, changed: false };
+      if (!current.deletedAt) return current;
       const restored = await this.activities.update(tx, id, { deletedAt: null });
+      tx.touch('activitiesChanged', restored.userId);
       await this.audit.record(tx, {
         action: 'RESTORE',
         entityType: 'ActivityLog',
@@ -179,26 +186,20 @@ export class ActivityLogService {
         oldValues: { deletedAt: current.deletedAt.toISOString() },
         newValues: { deletedAt: null },
       });
-      return { activity: restored, changed: true };
+      return restored;
     });
-    if (changed) await this.cache.invalidate(activity.userId);
     return toActivityResponse(activity);
   }
 
   /** The whole filtered list as a streamed download, read from the database in batches as the client takes it. */
-  async export(caller: AuthUser, query: ActivityExportQueryDto): Promise<StreamableFile> {
+  async export(caller: AuthUser, query: ActivityExportQueryDto): Promise<ActivityExport> {
     const format = query.format ?? 'csv';
     const filters = this.filtersFor(caller, query);
     const rows = await this.reads.stream(
       (client) => this.activities.stream(filters, orderOf(query), client),
       [activityWriteScope(caller)],
     );
-    const body = pipeline(rows, exportEncoder(format), () => undefined);
-    const stamp = new Date().toISOString().replace(/[:.]/g, '-');
-    return new StreamableFile(body, {
-      type: format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
-      disposition: `attachment; filename="activities-${stamp}.${format}"`,
-    });
+    return { stream: pipeline(rows, exportEncoder(format), () => undefined), format };
   }
 
   /** Who and what a list or export may read. A non-ADMIN reads only its own, and never deleted ones. */

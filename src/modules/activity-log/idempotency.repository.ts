@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { sql } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 
 export type IdempotencyClaim = { claimed: true } | { claimed: false; requestHash: string; response: unknown };
@@ -11,7 +12,8 @@ export class IdempotencyRepository {
    * here until the first commits, then sees its answer. A key older than 24 hours is claimed anew.
    */
   async claim(tx: Tx, userId: number, key: string, requestHash: string): Promise<IdempotencyClaim> {
-    const claimed: unknown[] = await tx.query(
+    const claimed = await sql(
+      tx,
       `INSERT INTO idempotency_keys (user_id, key, request_hash) VALUES ($1, $2, $3)
        ON CONFLICT (user_id, key) DO UPDATE
          SET request_hash = EXCLUDED.request_hash, response = NULL, created_at = now()
@@ -20,7 +22,8 @@ export class IdempotencyRepository {
       [userId, key, requestHash],
     );
     if (claimed.length) return { claimed: true };
-    const [existing]: { request_hash: string; response: unknown }[] = await tx.query(
+    const [existing] = await sql<{ request_hash: string; response: unknown }>(
+      tx,
       'SELECT request_hash, response FROM idempotency_keys WHERE user_id = $1 AND key = $2',
       [userId, key],
     );
@@ -28,7 +31,7 @@ export class IdempotencyRepository {
   }
 
   async saveResponse(tx: Tx, userId: number, key: string, response: unknown): Promise<void> {
-    await tx.query('UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2', [
+    await sql(tx, 'UPDATE idempotency_keys SET response = $3 WHERE user_id = $1 AND key = $2', [
       userId,
       key,
       JSON.stringify(response),

@@ -4,7 +4,7 @@ import type { AuthUser } from '../../common/auth/auth-user';
 import { CurrentUser } from '../../common/auth/auth.decorators';
 import { IdParamPipe } from '../../common/http/id-param.pipe';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
-import { NO_CACHE_HEADER } from './activity-log.controller';
+import { listResponse, NO_CACHE_HEADER } from './activity-log.controller';
 import { ActivityLogService } from './activity-log.service';
 import { ActivityQueryDto } from './dto/activity-query.dto';
 import { ActivityResponseDto } from './dto/activity-response.dto';
@@ -22,11 +22,11 @@ export class UserActivitiesController {
   @ApiHeader(NO_CACHE_HEADER)
   @ApiEnvelope(ActivityResponseDto, { paginated: true })
   @ApiErrors(400, 401, 403)
-  list(
+  async list(
     @CurrentUser() caller: AuthUser,
     @Param('userId', IdParamPipe) userId: number,
     @Query() query: ActivityQueryDto,
   ) {
-    return this.activities.list(caller, query, userId);
+    return listResponse(await this.activities.list(caller, query, userId));
   }
 }

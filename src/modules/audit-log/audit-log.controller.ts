@@ -1,6 +1,7 @@
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../common/auth/auth.decorators';
+import { ApiResult } from '../../common/http/api-result';
 import { IdParamPipe } from '../../common/http/id-param.pipe';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
 import { AuditLogService } from './audit-log.service';
@@ -21,8 +22,8 @@ export class AuditLogController {
   })
   @ApiEnvelope(AuditLogResponseDto, { paginated: true })
   @ApiErrors(400, 401, 403)
-  list(@Query() query: AuditLogQueryDto) {
-    return this.auditLogs.list(query);
+  async list(@Query() query: AuditLogQueryDto) {
+    return ApiResult.page(await this.auditLogs.list(query));
   }
 
   @Get('verify')

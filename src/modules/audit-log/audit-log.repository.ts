@@ -4,6 +4,7 @@ import { Repository } from 'typeorm';
 import { CursorPosition } from '../../common/pagination/cursor';
 import { Paging } from '../../common/pagination/paging';
 import type { ReadDb } from '../../database/read-replicas';
+import { sql } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 import { AuditAction, AuditedEntity, AuditLog } from './audit-log.entity';
 
@@ -53,12 +54,14 @@ const VERIFY_BATCH = 5000;
 export class AuditLogRepository {
   constructor(@InjectRepository(AuditLog) private readonly repository: Repository<AuditLog>) {}
 
-  /** Appends an entry inside the caller's transaction; the database chains and stamps it. */
-  async insert(tx: Tx, entry: NewAuditEntry): Promise<void> {
-    await tx.query(
+  /** Appends an entry inside the caller's transaction (the database chains and stamps it); answers its id. */
+  async insert(tx: Tx, entry: NewAuditEntry): Promise<number> {
+    const [{ id }] = await sql<{ id: string }>(
+      tx,
       `INSERT INTO audit_logs (user_id, username, action, entity_type, entity_id, old_values, new_values,
                                ip_address, user_agent, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+       RETURNING id`,
       [
         entry.userId,
         entry.username,
@@ -72,6 +75,7 @@ export class AuditLogRepository {
         entry.requestId,
       ],
     );
+    return Number(id);
   }
 
   findById(id: number, db: ReadDb = this.repository.manager): Promise<AuditLog | null> {
@@ -114,7 +118,8 @@ export class AuditLogRepository {
   async verifyChain(db: ReadDb = this.repository.manager): Promise<AuditChainCheck> {
     // A read-only snapshot, which a replica can take as well as the primary.
     return db.transaction('REPEATABLE READ', async (tx) => {
-      const [head] = await tx.query<{ last_id: string; last_hash: string; base_id: string; base_hash: string }[]>(
+      const [head] = await sql<{ last_id: string; last_hash: string; base_id: string; base_hash: string }>(
+        tx,
         'SELECT last_id, last_hash, base_id, base_hash FROM audit_chain_head WHERE id = 1',
       );
       let expectedPrev = head?.base_hash ?? GENESIS_HASH;
@@ -123,7 +128,8 @@ export class AuditLogRepository {
       let firstInvalidId: number | null = null;
       if (lastId > 0 && !(await this.baseRecorded(tx, lastId, expectedPrev))) firstInvalidId = lastId + 1;
       for (;;) {
-        const rows: { id: string; prev_hash: string; hash: string; recomputed: string }[] = await tx.query(
+        const rows = await sql<{ id: string; prev_hash: string; hash: string; recomputed: string }>(
+          tx,
           `SELECT id, prev_hash, hash, audit_log_hash(a) AS recomputed
              FROM audit_logs a WHERE id > $1 ORDER BY id LIMIT $2`,
           [lastId, VERIFY_BATCH],
@@ -147,8 +153,9 @@ export class AuditLogRepository {
   }
 
   /** Whether a RETENTION entry of the audit trail (itself in the kept chain) names this base. */
-  private async baseRecorded(tx: Tx, baseId: number, baseHash: string): Promise<boolean> {
-    const [found] = await tx.query<{ recorded: boolean }[]>(
+  private async baseRecorded(tx: ReadDb, baseId: number, baseHash: string): Promise<boolean> {
+    const [found] = await sql<{ recorded: boolean }>(
+      tx,
       `SELECT EXISTS (
          SELECT 1 FROM audit_logs
           WHERE action = 'RETENTION' AND entity_type = 'AuditLog' AND id > $1

@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { HttpStatus } from '@nestjs/common';
 import { RequestContextStore } from '../../common/context/request-context';
 import { AppException } from '../../common/http/app.exception';
-import { ApiResult } from '../../common/http/api-result';
+import type { Page } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
 import { pageMeta, pagingFrom } from '../../common/pagination/paging';
 import { ConsistentReads } from '../../database/consistent-reads';
@@ -45,7 +45,7 @@ export class AuditLogService {
   async record(tx: Tx, record: AuditRecord): Promise<void> {
     const context = RequestContextStore.current();
     const actor = record.actor ?? { id: context?.userId ?? null, email: context?.userEmail ?? null };
-    await this.repository.insert(tx, {
+    const id = await this.repository.insert(tx, {
       userId: actor.id,
       username: actor.email,
       action: record.action,
@@ -57,9 +57,10 @@ export class AuditLogService {
       userAgent: context?.userAgent ?? null,
       requestId: context?.requestId ?? null,
     });
+    tx.touch('auditEntryAdded', id);
   }
 
-  async list(query: AuditLogQueryDto): Promise<ApiResult<AuditLogResponseDto[]>> {
+  async list(query: AuditLogQueryDto): Promise<Page<AuditLogResponseDto>> {
     const sortBy = query.sort_by ?? 'created_at';
     const order = query.sort_order ?? 'DESC';
     const filters = query.filters();
@@ -70,7 +71,7 @@ export class AuditLogService {
       value: sortValue(row, sortBy),
       id: row.id,
     }));
-    return ApiResult.page(items.map(toAuditLogResponse), meta);
+    return { items: items.map(toAuditLogResponse), meta };
   }
 
   async get(id: number): Promise<AuditLogResponseDto> {

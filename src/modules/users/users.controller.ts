@@ -2,6 +2,7 @@ import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } fr
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../../common/auth/auth-user';
 import { CurrentUser, Roles } from '../../common/auth/auth.decorators';
+import { ApiResult } from '../../common/http/api-result';
 import { IdParamPipe } from '../../common/http/id-param.pipe';
 import { ApiEnvelope, ApiErrors } from '../../common/openapi/api-envelope.decorators';
 import { UpdateUserDto } from './dto/update-user.dto';
@@ -19,8 +20,8 @@ export class UsersController {
   @ApiOperation({ summary: 'List users', description: 'ADMIN only. Filter by role or text; deleted users on request.' })
   @ApiEnvelope(UserResponseDto, { paginated: true })
   @ApiErrors(400, 401, 403)
-  list(@Query() query: UserQueryDto) {
-    return this.users.list(query);
+  async list(@Query() query: UserQueryDto) {
+    return ApiResult.page(await this.users.list(query));
   }
 
   @Get(':id')

@@ -1,14 +1,14 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
 import { AuthUser } from '../../common/auth/auth-user';
 import { AppException } from '../../common/http/app.exception';
-import { ApiResult } from '../../common/http/api-result';
+import type { Page } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
 import { pageMeta, pagingFrom } from '../../common/pagination/paging';
 import { ConsistentReads } from '../../database/consistent-reads';
 import { Transactions, Tx } from '../../database/transactions';
 import { AuditActor, AuditLogService, changedFields, REDACTED } from '../audit-log/audit-log.service';
 import { SessionStateService } from '../auth/session-state.service';
-import { SessionsRepository } from '../auth/sessions.repository';
+import { RevokeReason, SessionsRepository } from '../auth/sessions.repository';
 import { UpdateUserDto } from './dto/update-user.dto';
 import { UserQueryDto } from './dto/user-query.dto';
 import { toUserResponse, UserResponseDto } from './dto/user-response.dto';
@@ -64,7 +64,7 @@ export class UsersService {
     return this.get(caller, caller.id);
   }
 
-  async list(query: UserQueryDto): Promise<ApiResult<UserResponseDto[]>> {
+  async list(query: UserQueryDto): Promise<Page<UserResponseDto>> {
     const filters = { role: query.role, q: query.q, includeDeleted: query.includeDeleted ?? false };
     const scope = cursorScope('users', filters);
     const paging = pagingFrom(query, this.cursors, scope);
@@ -73,7 +73,7 @@ export class UsersService {
       value: null,
       id: user.id,
     }));
-    return ApiResult.page(items.map(toUserResponse), meta);
+    return { items: items.map(toUserResponse), meta };
   }
 
   /** An ADMIN may read anyone; others only themselves. A deleted user reads as 404. */
@@ -89,18 +89,16 @@ export class UsersService {
     if (caller.id === id && dto.role !== undefined && dto.role !== 'ADMIN') {
       throw new AppException(HttpStatus.CONFLICT, 'ownAdminAccess');
     }
-    const { user, roleChanged } = await this.transactions.run(async (tx) => {
+    const user = await this.transactions.run(async (tx) => {
       const current = await this.users.lockById(tx, id);
       if (!current) throw notFound(id);
       const changes = changedFields(current, { name: dto.name, role: dto.role });
-      if (!changes) return { user: current, roleChanged: false };
+      if (!changes) return current;
       const updated = (await this.users.update(tx, id, { name: dto.name, role: dto.role }))!;
       await this.audit.record(tx, { action: 'UPDATE', entityType: 'User', entityId: id, ...changes });
-      const roleChanged = 'role' in changes.newValues;
-      if (roleChanged) await this.sessions.revokeAllOfUser(tx, id, 'ROLE_CHANGED');
-      return { user: updated, roleChanged };
+      if ('role' in changes.newValues) await this.endSessions(tx, id, 'ROLE_CHANGED');
+      return updated;
     });
-    if (roleChanged) await this.sessionState.revoked({ userId: id });
     return toUserResponse(user);
   }
 
@@ -111,7 +109,7 @@ export class UsersService {
       const current = await this.users.lockById(tx, id);
       if (!current) throw notFound(id);
       const deleted = (await this.users.setDeleted(tx, id, true))!;
-      await this.sessions.revokeAllOfUser(tx, id, 'USER_DELETED');
+      await this.endSessions(tx, id, 'USER_DELETED');
       await this.audit.record(tx, {
         action: 'DELETE',
         entityType: 'User',
@@ -121,7 +119,6 @@ export class UsersService {
       });
       return deleted;
     });
-    await this.sessionState.revoked({ userId: id });
     return toUserResponse(user);
   }
 
@@ -150,11 +147,16 @@ export class UsersService {
         newValues: { role: 'ADMIN' },
         actor: by,
       });
-      await this.sessions.revokeAllOfUser(tx, existing.id, 'ROLE_CHANGED');
+      await this.endSessions(tx, existing.id, 'ROLE_CHANGED');
       return promoted;
     });
-    await this.sessionState.revoked({ userId: existing.id });
     return { user, created: false };
+  }
+
+  /** Ends every login of the user with the transaction; tokens still cached elsewhere stop once it commits. */
+  private async endSessions(tx: Tx, userId: number, reason: RevokeReason): Promise<void> {
+    await this.sessions.revokeAllOfUser(tx, userId, reason);
+    tx.afterCommit(() => this.sessionState.revoked({ userId }));
   }
 
   private async restoreIn(tx: Tx, id: number, by?: AuditActor): Promise<User> {
