@@ -218,9 +218,8 @@ export class ActivityLogRepository {
    * once (an InitPlan) and repeats on every row.
    *
    * The generic plan PostgreSQL settles on for a prepared statement prunes the monthly partitions only as each run
-   * starts, and locks them all; planning each run for its values instead prunes while planning, but planning over
-   * the partitions costs more than it saves (bench data, 1M rows over 25 months: a first page 5.6 ms to plan and 1.6
-   * ms to run per run, against 1.3 ms to run generic; an action + 90-day window 1.1 + 0.16 ms against 0.3 ms).
+   * starts; planning each run for its values prunes while planning, but planning over the partitions costs more
+   * than it saves (measured: docs/PERFORMANCE.md, "Tried and left out").
    */
   async list(
     filters: ActivityFilters,
@@ -290,9 +289,8 @@ export class ActivityLogRepository {
     const text = `SELECT ${EXPORT_COLUMNS.map((name) => `a.${name}`).join(', ')} FROM activities a ${where.sql} ORDER BY ${column} ${order.direction}, a.id ${order.direction}`;
     // Rows as arrays of PostgreSQL's text: the export writes text, so parsing every time into a Date and every jsonb
     // through JSON.parse (and an entity of them) would only be undone by the encoder, at a cost per row.
-    // About two batches are held at a time (one is read ahead). Rows of small batches die young in V8's heap;
-    // larger ones live long enough to reach its old space. Peak RSS of a 1M-row export: 185 MB at 500 or 1000
-    // rows, 285 MB at 2000, 320 MB at 5000; of three at once: 262 MB at 500, 303 MB at 1000. Not slower at 500.
+    // About two batches are held at a time (one is read ahead). Rows of small batches die young in V8's heap, larger
+    // ones reach its old space: peak memory grew with the batch size past 1000 rows, and 500 was no slower.
     return streamSql(client, text, where.values, 500);
   }
 
