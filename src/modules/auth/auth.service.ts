@@ -36,7 +36,7 @@ export class AuthService {
   async register(dto: RegisterDto): Promise<AuthResponseDto> {
     if (!this.settings.allowRegistration) throw new AppException(HttpStatus.FORBIDDEN, 'registrationClosed');
     const passwordHash = await this.passwords.hash(dto.password);
-    const response = await this.transactions.run(async (tx) => {
+    return this.transactions.run(async (tx) => {
       const user = await this.users.create(
         tx,
         { email: dto.email, name: dto.name, role: 'PARTICIPANT', passwordHash },
@@ -44,9 +44,6 @@ export class AuthService {
       );
       return this.startSession(tx, user);
     });
-    // Signed in by this request, not before it: its reads must see its account (read-your-writes).
-    await this.reads.record([WriteScope.user(response.user.id)]);
-    return response;
   }
 
   async login(dto: LoginDto): Promise<AuthResponseDto> {
@@ -73,7 +70,7 @@ export class AuthService {
       throw new AppException(HttpStatus.UNAUTHORIZED, 'invalidCredentials');
     }
     await this.throttle.reset(dto.email);
-    const response = await this.transactions.run(async (tx) => {
+    return this.transactions.run(async (tx) => {
       await this.audit.record(tx, {
         action: 'LOGIN_SUCCESS',
         entityType: 'Auth',
@@ -82,21 +79,21 @@ export class AuthService {
       });
       return this.startSession(tx, user);
     });
-    await this.reads.record([WriteScope.user(user.id)]);
-    return response;
   }
 
   /** A new pair for a refresh token, which is spent. Presenting a spent one ends its login (theft is assumed). */
   async refresh(refreshToken: string): Promise<AuthResponseDto> {
     const outcome = await this.transactions.run(async (tx) => {
       const spent = await this.sessions.spendRefreshToken(tx, hashRefreshToken(refreshToken));
-      if (spent.outcome === 'reused') await this.sessions.revoke(tx, spent.sessionId, 'REFRESH_REUSE');
+      if (spent.outcome === 'reused') {
+        await this.sessions.revoke(tx, spent.sessionId, 'REFRESH_REUSE');
+        tx.afterCommit(() => this.sessionState.revoked({ sessionIds: [spent.sessionId] }));
+      }
       if (spent.outcome !== 'spent') return spent;
       const user = await this.users.findLive(spent.userId, tx);
       if (!user) return { outcome: 'invalid' as const };
       return { outcome: 'renewed' as const, response: await this.issueTokens(tx, user, spent.sessionId) };
     });
-    if (outcome.outcome === 'reused') await this.sessionState.revoked({ sessionIds: [outcome.sessionId] });
     if (outcome.outcome !== 'renewed') throw new AppException(HttpStatus.UNAUTHORIZED, 'invalidRefreshToken');
     return outcome.response;
   }
@@ -105,8 +102,8 @@ export class AuthService {
     await this.transactions.run(async (tx) => {
       await this.sessions.revoke(tx, caller.sessionId, 'LOGOUT');
       await this.audit.record(tx, { action: 'LOGOUT', entityType: 'Auth', entityId: caller.id });
+      tx.afterCommit(() => this.sessionState.revoked({ sessionIds: [caller.sessionId] }));
     });
-    await this.sessionState.revoked({ sessionIds: [caller.sessionId] });
   }
 
   /** Keeps this login, ends the others. */
@@ -118,7 +115,7 @@ export class AuthService {
       ]);
     }
     const passwordHash = await this.passwords.hash(dto.newPassword);
-    const revoked = await this.transactions.run(async (tx) => {
+    await this.transactions.run(async (tx) => {
       await this.users.setPasswordHash(tx, caller.id, passwordHash);
       const ended = await this.sessions.revokeAllOfUser(tx, caller.id, 'PASSWORD_CHANGE', caller.sessionId);
       await this.audit.record(tx, {
@@ -128,12 +125,13 @@ export class AuthService {
         oldValues: { password: REDACTED },
         newValues: { password: REDACTED, endedSessions: ended.length },
       });
-      return ended;
+      tx.afterCommit(() => this.sessionState.revoked({ sessionIds: ended }));
     });
-    await this.sessionState.revoked({ sessionIds: revoked });
   }
 
   private async startSession(tx: Tx, user: User): Promise<AuthResponseDto> {
+    // Signed in by this request, not before it: its reads must see its account (read-your-writes).
+    tx.afterCommit(() => this.reads.record([WriteScope.user(user.id)]));
     const context = RequestContextStore.current();
     const sessionId = randomUUID();
     await this.sessions.create(tx, {
