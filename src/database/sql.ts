@@ -90,7 +90,7 @@ export class SqlWhere {
  * The rows a raw UPDATE/DELETE ... RETURNING gave back: TypeORM answers those as `[rows, affectedCount]`,
  * a SELECT or INSERT as the rows themselves.
  */
-export function returnedRows<T>(result: unknown): T[] {
+function returnedRows<T>(result: unknown): T[] {
   if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
     return result[0] as T[];
   }

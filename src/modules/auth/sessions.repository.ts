@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { IsNull, Repository } from 'typeorm';
-import { returnedRows } from '../../database/sql';
+import { sql } from '../../database/sql';
 import { Tx } from '../../database/transactions';
 import { AuthSession } from './auth-session.entity';
 import { RefreshToken } from './refresh-token.entity';
@@ -35,15 +35,14 @@ export class SessionsRepository {
    * already spent is reported as reused.
    */
   async spendRefreshToken(tx: Tx, tokenHash: string): Promise<SpendResult> {
-    const spent = returnedRows<{ session_id: string; user_id: string }>(
-      await tx.query(
-        `UPDATE refresh_tokens t SET spent_at = now()
+    const spent = await sql<{ session_id: string; user_id: string }>(
+      tx,
+      `UPDATE refresh_tokens t SET spent_at = now()
          FROM auth_sessions s JOIN users u ON u.id = s.user_id
         WHERE t.token_hash = $1 AND t.spent_at IS NULL AND t.expires_at > now()
           AND s.id = t.session_id AND s.revoked_at IS NULL AND u.deleted_at IS NULL
        RETURNING t.session_id, s.user_id`,
-        [tokenHash],
-      ),
+      [tokenHash],
     );
     if (spent[0]) return { outcome: 'spent', sessionId: spent[0].session_id, userId: Number(spent[0].user_id) };
     const known = await tx.getRepository(RefreshToken).findOneBy({ tokenHash });
@@ -52,7 +51,8 @@ export class SessionsRepository {
 
   /** Whether the login is live: not revoked, not expired, its user not deleted. */
   async isActive(sessionId: string): Promise<boolean> {
-    const rows: unknown[] = await this.sessions.query(
+    const rows = await sql(
+      this.sessions.manager,
       `SELECT 1 FROM auth_sessions s JOIN users u ON u.id = s.user_id
         WHERE s.id = $1 AND s.revoked_at IS NULL AND s.expires_at > now() AND u.deleted_at IS NULL`,
       [sessionId],
@@ -70,13 +70,12 @@ export class SessionsRepository {
 
   /** Revokes every live login of a user, but `exceptSessionId`; returns the revoked ids. */
   async revokeAllOfUser(tx: Tx, userId: number, reason: RevokeReason, exceptSessionId?: string): Promise<string[]> {
-    const rows = returnedRows<{ id: string }>(
-      await tx.query(
-        `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+    const rows = await sql<{ id: string }>(
+      tx,
+      `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
         WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)
        RETURNING id`,
-        [userId, reason, exceptSessionId ?? null],
-      ),
+      [userId, reason, exceptSessionId ?? null],
     );
     return rows.map((row) => row.id);
   }
