@@ -44,3 +44,14 @@ export function managerOn(dataSource: DataSource, client: PoolClient): EntityMan
   (runner as unknown as { databaseConnection: PoolClient }).databaseConnection = client;
   return runner.manager;
 }
+
+/**
+ * A manager that runs on `manager`'s connection but is an object of its own, so a caller can add members to it
+ * without touching the shared one. TypeORM keeps the repositories a manager made in its own `repositories` map:
+ * the child needs a map of its own, or its repositories would be the parent's.
+ */
+export function childManager<T extends EntityManager>(manager: EntityManager): T {
+  const child = Object.create(manager) as T & { repositories: Map<unknown, unknown> };
+  child.repositories = new Map();
+  return child;
+}

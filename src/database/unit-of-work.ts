@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { childManager } from './pg-access';
 
 /**
  * What a commit can make stale or set in motion, by topic, with the type of the subject a transaction names.
@@ -40,11 +41,10 @@ export class UnitOfWork {
 
   /**
    * `manager` as a Tx of this unit. A child object rather than the manager itself: the pool's shared manager serves
-   * single statements, and must not carry one request's unit. Repositories it creates stay its own.
+   * single statements, and must not carry one request's unit.
    */
   bind(manager: EntityManager): Tx {
-    const tx = Object.create(manager) as Tx & { repositories: Map<unknown, unknown> };
-    tx.repositories = new Map();
+    const tx = childManager<Tx>(manager);
     tx.touch = (topic, subject) => {
       let subjects = this.touched.get(topic);
       if (!subjects) this.touched.set(topic, (subjects = new Set()));
