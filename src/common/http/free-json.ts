@@ -1,6 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { Transform } from 'class-transformer';
 import { getMetadataStorage } from 'class-validator';
+import { TransformValue } from '../validation/dto-builder';
 import { nestedClassOf } from '../validation/dto-schema';
 import { AppException, FieldError } from './app.exception';
 
@@ -31,7 +31,7 @@ const isWrapped = (value: unknown): value is Wrapped =>
  * with the usual decorators (@IsObject and the like); they see the original value.
  */
 export function FreeJson(): PropertyDecorator {
-  const unwrap = Transform(({ value }: { value: unknown }) => (isWrapped(value) ? value() : value));
+  const unwrap = TransformValue((value) => (isWrapped(value) ? value() : value));
   return (target, property) => {
     const fields = freeJsonFields.get(target.constructor) ?? new Set<string>();
     fields.add(String(property));

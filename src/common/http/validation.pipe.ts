@@ -1,5 +1,6 @@
 import { ArgumentMetadata, HttpStatus, Injectable, ValidationError, ValidationPipe } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
+import { DtoBuilder } from '../validation/dto-builder';
 import { DtoClass, DtoSchemas } from '../validation/dto-schema';
 import { AppException, FieldError } from './app.exception';
 import { wrapFreeJson } from './free-json';
@@ -17,6 +18,7 @@ const VALIDATOR_OPTIONS = { whitelist: true, forbidNonWhitelisted: true };
 export class AppValidationPipe extends ValidationPipe {
   /** Bodies and query strings of @CompiledSchema() DTOs that pass it skip class-validator's validate(). */
   private readonly schemas = new DtoSchemas(VALIDATOR_OPTIONS);
+  private readonly builder = new DtoBuilder();
 
   constructor() {
     super({
@@ -56,7 +58,9 @@ export class AppValidationPipe extends ValidationPipe {
   private compiled(value: unknown, metadata: ArgumentMetadata): object | undefined {
     const metatype = metadata.metatype as DtoClass;
     if (!this.schemas.isMarked(metatype)) return undefined;
-    const instance = plainToInstance(metatype as unknown as new () => object, value);
+    const plain = value as Record<string, unknown>;
+    const instance =
+      this.builder.build(metatype, plain) ?? plainToInstance(metatype as unknown as new () => object, plain);
     return this.schemas.accepts(metatype, instance) ? instance : undefined;
   }
 }

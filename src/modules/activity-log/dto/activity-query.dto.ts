@@ -1,9 +1,9 @@
 import { ApiPropertyOptional, IntersectionType } from '@nestjs/swagger';
-import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Min } from 'class-validator';
 import { Length, MaxLength } from '../../../common/validation/text-length';
 import { QueryBoolean, QueryInt, QueryString } from '../../../common/http/query-transforms';
 import { CompiledSchema } from '../../../common/validation/dto-schema';
+import { TransformValue } from '../../../common/validation/dto-builder';
 import { PageQueryDto } from '../../../common/pagination/page-query.dto';
 import { DateBound, IsDateBound } from '../../../common/pagination/time-window';
 import { ACTIVITY_STATUSES, TARGET_TYPES, type TargetType } from '../activity-log.entity';
@@ -25,9 +25,7 @@ export class ActivityFilterDto {
   /** One action, or a comma-separated list, such as `LOGIN,VIEW_COURSE`. */
   @ApiPropertyOptional({ type: 'string' })
   @IsOptional()
-  @Transform(({ value }: { value: unknown }) =>
-    typeof value === 'string' ? value.split(',').map((action) => action.trim()) : value,
-  )
+  @TransformValue((value) => (typeof value === 'string' ? value.split(',').map((action) => action.trim()) : value))
   @ArrayMaxSize(50)
   @IsString({ each: true })
   @Length(1, 100, { each: true })

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
+import { Type } from 'class-transformer';
 import {
   ArrayMaxSize,
   ArrayMinSize,
@@ -16,6 +16,7 @@ import { Length, MaxLength } from '../../../common/validation/text-length';
 import { ROLES, type Role } from '../../../common/auth/auth-user';
 import { FreeJson } from '../../../common/http/free-json';
 import { CompiledSchema } from '../../../common/validation/dto-schema';
+import { TransformValue } from '../../../common/validation/dto-builder';
 import { ISO_DATE_TIME } from '../../../common/pagination/time-window';
 import {
   ACTIVITY_STATUSES,
@@ -28,7 +29,7 @@ import {
 export const METADATA_MAX_BYTES = 16 * 1024;
 export const FUTURE_TOLERANCE_MS = 5 * 60_000;
 
-const trim = () => Transform(({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value));
+const trim = () => TransformValue((value) => (typeof value === 'string' ? value.trim() : value));
 
 /** A JSON object whose compact UTF-8 serialization is at most `bytes` long. */
 function MaxJsonBytes(bytes: number) {
