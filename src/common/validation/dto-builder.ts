@@ -28,6 +28,29 @@ export function TransformValue(transform: ValueTransform): PropertyDecorator {
   };
 }
 
+/**
+ * For a class made by a mapped type (IntersectionType and the like), which copies its sources' class-transformer
+ * metadata but is no subclass of them: their TransformValue() transforms apply to it too.
+ */
+export function TransformsOf(...sources: AnyClass[]): ClassDecorator {
+  return (target) => {
+    const merged = new Map<string, ValueTransform>();
+    for (const source of sources) for (const [name, transform] of transformsOf(source)) merged.set(name, transform);
+    transformsByClass.set(target as unknown as AnyClass, merged);
+  };
+}
+
+/** The TransformValue() transforms of a class and of the classes it extends. */
+function transformsOf(cls: AnyClass): Map<string, ValueTransform> {
+  const transforms = new Map<string, ValueTransform>();
+  for (let type: AnyClass | null = cls; type && type !== Object; type = Object.getPrototypeOf(type) as AnyClass) {
+    for (const [name, transform] of transformsByClass.get(type) ?? []) {
+      if (!transforms.has(name)) transforms.set(name, transform);
+    }
+  }
+  return transforms;
+}
+
 interface Plan {
   cls: Class;
   nested: Map<string, Plan>;
@@ -66,11 +89,7 @@ function planOf(cls: Class, within: Class[]): Plan | null {
     false,
     false,
   );
-  const transforms = new Map<string, ValueTransform>();
-  for (let type: AnyClass | null = cls; type && type !== Object; type = Object.getPrototypeOf(type) as AnyClass) {
-    for (const [name, transform] of transformsByClass.get(type) ?? [])
-      if (!transforms.has(name)) transforms.set(name, transform);
-  }
+  const transforms = transformsOf(cls);
   const nested = new Map<string, Plan>();
   for (const name of new Set(metadatas.map((metadata) => metadata.propertyName))) {
     const type = nestedClassOf(cls, name);
@@ -82,10 +101,15 @@ function planOf(cls: Class, within: Class[]): Plan | null {
   return { cls, nested, transforms };
 }
 
-/** As class-transformer: a new instance, every own key copied, nested objects (and arrays of them) built, then transformed. */
+/** As plainToInstance: a new instance, its own keys copied, nested objects (and arrays of them) built, then transformed. */
 function buildWith(plan: Plan, plain: Record<string, unknown>): object {
   const instance = new plan.cls() as Record<string, unknown>;
+  const prototype = (instance.constructor as AnyClass).prototype as object;
   for (const key of Object.keys(plain)) {
+    // Never set, as class-transformer never sets them: prototype keys, getters without a setter, and methods.
+    if (key === '__proto__' || key === 'constructor') continue;
+    const descriptor = Object.getOwnPropertyDescriptor(prototype, key);
+    if ((descriptor && !descriptor.set) || instance[key] instanceof Function) continue;
     let value = plain[key];
     const inner = plan.nested.get(key);
     if (inner && value !== null && typeof value === 'object') {

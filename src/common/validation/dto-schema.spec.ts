@@ -145,7 +145,7 @@ const activity = withExtra(
 
 describe('DtoBuilder', () => {
   it('builds the activity bodies itself (their transforms are all declared with TransformValue)', () => {
-    for (const cls of [CreateActivityDto, CreateActivityBatchDto, ActivityExportQueryDto]) {
+    for (const cls of [CreateActivityDto, CreateActivityBatchDto, ActivityQueryDto, ActivityExportQueryDto]) {
       expect(builder.build(cls, {})).toBeInstanceOf(cls);
     }
   });

@@ -3,7 +3,7 @@ import { ArrayMaxSize, IsBoolean, IsIn, IsInt, IsOptional, IsString, Matches, Mi
 import { Length, MaxLength } from '../../../common/validation/text-length';
 import { QueryBoolean, QueryInt, QueryString } from '../../../common/http/query-transforms';
 import { CompiledSchema } from '../../../common/validation/dto-schema';
-import { TransformValue } from '../../../common/validation/dto-builder';
+import { TransformsOf, TransformValue } from '../../../common/validation/dto-builder';
 import { PageQueryDto } from '../../../common/pagination/page-query.dto';
 import { DateBound, IsDateBound } from '../../../common/pagination/time-window';
 import { ACTIVITY_STATUSES, TARGET_TYPES, type TargetType } from '../activity-log.entity';
@@ -108,6 +108,7 @@ export class ActivityFilterDto {
 
 /** The list's query: checked by a compiled schema (dto-schema.ts), class-validator reporting what it refuses. */
 @CompiledSchema()
+@TransformsOf(ActivityFilterDto, PageQueryDto)
 export class ActivityQueryDto extends IntersectionType(ActivityFilterDto, PageQueryDto) {}
 
 export class ActivityExportQueryDto extends ActivityFilterDto {
