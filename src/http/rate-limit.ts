@@ -1,10 +1,10 @@
 import { HttpStatus } from '@nestjs/common';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { Settings } from '../../config/settings';
-import { FixedWindowCounter, WindowCount } from '../../redis/fixed-window-counter';
-import { RedisService } from '../../redis/redis.service';
-import { AllExceptionsFilter } from './all-exceptions.filter';
-import { AppException } from './app.exception';
+import { Settings } from '../config/settings';
+import { FixedWindowCounter, WindowCount } from '../redis/fixed-window-counter';
+import { RedisService } from '../redis/redis.service';
+import { AllExceptionsFilter } from '../common/http/all-exceptions.filter';
+import { AppException } from '../common/http/app.exception';
 import { isExemptPath } from './exempt-paths';
 
 /**

@@ -1,7 +1,7 @@
 import { HttpStatus } from '@nestjs/common';
 import type { FastifyInstance } from 'fastify';
-import { AllExceptionsFilter } from './all-exceptions.filter';
-import { AppException } from './app.exception';
+import { AllExceptionsFilter } from '../common/http/all-exceptions.filter';
+import { AppException } from '../common/http/app.exception';
 import { isExemptPath } from './exempt-paths';
 
 /** How long a refused client should wait: about what a request admitted under the limit takes. */
