@@ -1,7 +1,6 @@
 import { HttpStatus } from '@nestjs/common';
-import { getMetadataStorage } from 'class-validator';
 import { TransformValue } from '../validation/dto-builder';
-import { nestedClassOf } from '../validation/dto-schema';
+import { declaredProperties, nestedClassOf } from '../validation/dto-schema';
 import { AppException, FieldError } from './app.exception';
 
 /*
@@ -100,14 +99,7 @@ const shapes = new WeakMap<Class, Shape>();
 function shapeOf(cls: Class): Shape {
   let shape = shapes.get(cls);
   if (!shape) {
-    const target = cls as unknown as new () => object;
-    const metadatas = getMetadataStorage().getTargetValidationMetadatas(
-      target,
-      undefined as unknown as string,
-      false,
-      false,
-    );
-    const declared = new Set(metadatas.map((metadata) => metadata.propertyName));
+    const declared = declaredProperties(cls);
     const nested = new Map<string, Class>();
     for (const key of declared) {
       const nestedClass = nestedClassOf(cls, key);

@@ -1,6 +1,5 @@
 import { plainToInstance, Transform } from 'class-transformer';
-import { getMetadataStorage } from 'class-validator';
-import { nestedClassOf } from './dto-schema';
+import { declaredProperties, nestedClassOf } from './dto-schema';
 
 /*
  * Why this exists: plainToInstance looks every key of every object up in class-transformer's metadata, which on a
@@ -83,15 +82,9 @@ export class DtoBuilder {
 
 function planOf(cls: Class, within: Class[]): Plan | null {
   if (within.includes(cls)) return null;
-  const metadatas = getMetadataStorage().getTargetValidationMetadatas(
-    cls,
-    undefined as unknown as string,
-    false,
-    false,
-  );
   const transforms = transformsOf(cls);
   const nested = new Map<string, Plan>();
-  for (const name of new Set(metadatas.map((metadata) => metadata.propertyName))) {
+  for (const name of declaredProperties(cls)) {
     const type = nestedClassOf(cls, name);
     if (!type) continue;
     const inner = planOf(type, [...within, cls]);
@@ -129,12 +122,7 @@ function buildWith(plan: Plan, plain: Record<string, unknown>): object {
 
 /** Whether the walk builds what plainToInstance builds for each probe value of each property, at every level. */
 function agreesOnProbes(plan: Plan): boolean {
-  const names = new Set(
-    getMetadataStorage()
-      .getTargetValidationMetadatas(plan.cls, undefined as unknown as string, false, false)
-      .map((metadata) => metadata.propertyName),
-  );
-  for (const name of names) {
+  for (const name of declaredProperties(plan.cls)) {
     for (const probe of PROBES) {
       const plain = { [name]: probe };
       if (!sameBuild(plainToInstance(plan.cls, plain), buildWith(plan, plain))) return false;

@@ -27,6 +27,16 @@ export function CompiledSchema(): ClassDecorator {
   };
 }
 
+/** The metadata class-validator's executor reads for an instance of `cls` with the pipe's options (no groups). */
+export function validationMetadataOf(cls: DtoClass): ValidationMetadata[] {
+  return getMetadataStorage().getTargetValidationMetadatas(cls, undefined as unknown as string, false, false);
+}
+
+/** The properties a DTO validates, and so accepts (the pipe whitelists: every accepted property has a rule). */
+export function declaredProperties(cls: DtoClass): Set<string> {
+  return new Set(validationMetadataOf(cls).map((metadata) => metadata.propertyName));
+}
+
 /**
  * The class a property's @Type builds, found through class-transformer's public API: an object given for it comes
  * out as an instance of that class (undefined when it stays a plain object, or the property has no @Type).
@@ -136,8 +146,7 @@ export class DtoSchemas {
   private schemaOf(cls: Class, within: Class[]): SchemaObject {
     if (within.includes(cls)) throw new Unsupported(); // a recursive DTO: not modelled
     const storage = getMetadataStorage();
-    // The metadata class-validator's executor reads for an instance of `cls` with the pipe's options.
-    const metadatas = storage.getTargetValidationMetadatas(cls, undefined as unknown as string, false, false);
+    const metadatas = validationMetadataOf(cls);
     if (!metadatas.length) throw new Unsupported();
     const byProperty = new Map<string, ValidationMetadata[]>();
     for (const metadata of metadatas) {
