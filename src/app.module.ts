@@ -8,6 +8,7 @@ import { SettingsModule } from './config/settings.module';
 import { Settings } from './config/settings';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { LedgerModule } from './modules/ledger/ledger.module';
 import { RetentionModule } from './modules/retention/retention.module';
 import { ActivityLogModule } from './modules/activity-log/activity-log.module';
 import { AuditLogModule } from './modules/audit-log/audit-log.module';
@@ -31,6 +32,7 @@ export class AppModule {
         UsersModule,
         AuditLogModule,
         ActivityLogModule,
+        LedgerModule,
         RetentionModule,
         ...extraModules,
       ],

@@ -424,6 +424,146 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/ledger/public-key": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The key that signs checkpoints
+         * @description No token. `verifierKey` is what `npm run cli -- ledger-monitor` and Go’s sumdb/note take.
+         */
+        get: operations["Ledger_publicKey"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/checkpoint": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The latest signed checkpoint, or the one of a tree size
+         * @description No token. `note` is the C2SP signed note. None (yet, or of that size): 404.
+         */
+        get: operations["Ledger_checkpoint"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/consistency": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A consistency proof between two tree sizes
+         * @description No token. RFC 9162 2.1.4. `to` defaults to the latest checkpoint’s size; 1 <= from <= to <= size.
+         */
+        get: operations["Ledger_consistency"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/leaves": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Leaves of the tree, for monitors
+         * @description ADMIN only. At most 1000: `start` inclusive, `end` exclusive.
+         */
+        get: operations["Ledger_leaves"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/ledger/verify": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Check every record against its leaf, the tree against every checkpoint
+         * @description ADMIN only. Finds records altered or missing behind the service, and checkpoints whose signature or root fails.
+         */
+        get: operations["Ledger_verify"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/activities/{id}/proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The inclusion proof of an activity
+         * @description As GET /activities/{id} for who may ask. Against the latest checkpoint or the one of `treeSize`. Not in the tree yet (normally within 2 s of its commit): 409 with Retry-After.
+         */
+        get: operations["Ledger_activityProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/audit-logs/{id}/proof": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The inclusion proof of an audit entry
+         * @description ADMIN only. Against the latest checkpoint or the one of `treeSize`. Not in the tree yet (normally within 2 s of its commit): 409 with Retry-After.
+         */
+        get: operations["Ledger_auditProof"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -809,6 +949,121 @@ export interface components {
              * @enum {string}
              */
             status: "PENDING" | "IN_PROGRESS" | "DONE" | "FAILED" | "COMPLETED";
+        };
+        PublicKeyDto: {
+            /**
+             * @description The log's name: the first line of every checkpoint and the name on its signature.
+             * @example logbook/3f2a9c01d4e5b6a7
+             */
+            origin: string;
+            /**
+             * @description The first 4 bytes of SHA-256(origin || "\n" || 0x01 || public key), in hex (C2SP signed-note).
+             * @example 9d1a2b3c
+             */
+            keyId: string;
+            /**
+             * @description The 32-byte Ed25519 public key, base64.
+             * @example mLx0Pq7s3bF1v8c2Yd0n4Jk5h6g7f8e9d0c1b2a3Z4Y=
+             */
+            publicKey: string;
+            /**
+             * @description `<origin>+<hex key id>+<base64(0x01 || public key)>`, as the monitor and Go's sumdb/note take it.
+             * @example logbook/3f2a9c01d4e5b6a7+9d1a2b3c+AZjL...
+             */
+            verifierKey: string;
+        };
+        CheckpointDto: {
+            /** @example logbook/3f2a9c01d4e5b6a7 */
+            origin: string;
+            /** @example 1042 */
+            treeSize: number;
+            /**
+             * @description The tree's root hash (RFC 9162), base64.
+             * @example p2Xh0sF1s0ZkqUQ3zY9yX1fV2mUo7y2d7vWcQ4b7S2M=
+             */
+            rootHash: string;
+            /** Format: date-time */
+            createdAt: string;
+            /**
+             * @description The signed note, exactly as signed (C2SP tlog-checkpoint and signed-note).
+             * @example logbook/3f2a9c01d4e5b6a7
+             *     1042
+             *     p2Xh0sF1...=
+             *
+             *     — logbook/3f2a9c01d4e5b6a7 nRorPA...
+             */
+            note: string;
+        };
+        ConsistencyProofDto: {
+            /** @example 1000 */
+            from: number;
+            /** @example 1042 */
+            to: number;
+            /** @description RFC 9162 2.1.4 consistency proof, base64 hashes. */
+            proof: string[];
+        };
+        /** @enum {string} */
+        LeafKind: "activity" | "audit";
+        LeafDto: {
+            /** @example 17 */
+            leafIndex: number;
+            kind: components["schemas"]["LeafKind"];
+            /** @example 5 */
+            recordId: number;
+            leaf: string;
+            leafHash: string;
+        };
+        LedgerProblemDto: {
+            /**
+             * @description Null for a checkpoint.
+             * @example 17
+             */
+            leafIndex: number | null;
+            /**
+             * @example activity
+             * @enum {string}
+             */
+            kind: "activity" | "audit" | "checkpoint";
+            /**
+             * @description The record's id; a checkpoint's tree size.
+             * @example 5
+             */
+            recordId: number;
+            /**
+             * @description `altered` or `missing` (a record); `unsigned` or `root` (a checkpoint).
+             * @example altered
+             * @enum {string}
+             */
+            problem: "altered" | "missing" | "unsigned" | "root";
+        };
+        LedgerCheckDto: {
+            /** @example true */
+            valid: boolean;
+            /** @example 1042 */
+            treeSize: number;
+            /**
+             * @description Leaves checked.
+             * @example 1042
+             */
+            checked: number;
+            /** @description At most 100. */
+            problems: components["schemas"]["LedgerProblemDto"][];
+        };
+        InclusionProofDto: {
+            /** @example 17 */
+            leafIndex: number;
+            /** @example 1042 */
+            treeSize: number;
+            /**
+             * @description The leaf's text: the record as recorded, in RFC 8785 canonical JSON, with `kind`.
+             * @example {"action":"LOGIN","id":5,"kind":"activity",...}
+             */
+            leaf: string;
+            /** @description SHA-256(0x00 || leaf), base64. */
+            leafHash: string;
+            /** @description RFC 9162 2.1.3 inclusion proof, base64 hashes, bottom up. */
+            proof: string[];
+            checkpoint: components["schemas"]["CheckpointDto"];
         };
     };
     responses: never;
@@ -3125,6 +3380,526 @@ export interface operations {
             };
             /** @description Forbidden */
             403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Ledger_publicKey: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["PublicKeyDto"];
+                    };
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Ledger_checkpoint: {
+        parameters: {
+            query?: {
+                /** @description A checkpoint's tree size; unset: the latest. */
+                treeSize?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["CheckpointDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Ledger_consistency: {
+        parameters: {
+            query: {
+                from: number;
+                /** @description Unset: the latest checkpoint's size. */
+                to?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["ConsistencyProofDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Ledger_leaves: {
+        parameters: {
+            query: {
+                /** @description Inclusive. */
+                start: number;
+                /** @description Exclusive; at most 1000 after `start`. */
+                end: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["LeafDto"][];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Ledger_verify: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["LedgerCheckDto"];
+                    };
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Ledger_activityProof: {
+        parameters: {
+            query?: {
+                /** @description A checkpoint's tree size; unset: the latest. */
+                treeSize?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["InclusionProofDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    Ledger_auditProof: {
+        parameters: {
+            query?: {
+                /** @description A checkpoint's tree size; unset: the latest. */
+                treeSize?: number;
+            };
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["InclusionProofDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Conflict with existing data */
+            409: {
                 headers: {
                     [name: string]: unknown;
                 };

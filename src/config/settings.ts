@@ -1,3 +1,4 @@
+import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
@@ -51,6 +52,12 @@ export class Settings {
   deploymentId: string;
   /** Requests in progress at once; past it, 429 with Retry-After before any work. 0: no limit. */
   concurrencyLimit: number;
+  /** The ledger's Ed25519 signing key (PKCS#8 PEM). Unset outside production: generated once and kept under .data/. */
+  ledgerSigningKey?: string;
+  /** The ledger's name in its checkpoints. Unset: `logbook/` and the first 16 hex digits of {@link deploymentId}. */
+  ledgerOrigin?: string;
+  /** How often each instance looks for records to add to the ledger. */
+  ledgerIntegrateIntervalMs: number;
 }
 
 export class SettingsError extends Error {
@@ -102,6 +109,9 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     corsOrigins: read.origins('CORS_ORIGINS'),
     deploymentId: '',
     concurrencyLimit: read.integer('CONCURRENCY_LIMIT', 100, 0, 1_000_000),
+    ledgerSigningKey: read.string('LEDGER_SIGNING_KEY')?.replace(/\\n/g, '\n'),
+    ledgerOrigin: read.string('LEDGER_ORIGIN'),
+    ledgerIntegrateIntervalMs: read.integer('LEDGER_INTEGRATE_INTERVAL_MS', 1000, 10, 60000),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
@@ -112,11 +122,30 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
   if (settings.databaseUrl && settings.databaseReplicaUrls.includes(settings.databaseUrl)) {
     problems.push('DATABASE_REPLICA_URLS must not list DATABASE_URL itself');
   }
+  if (settings.nodeEnv === 'production' && !settings.ledgerSigningKey) {
+    problems.push('LEDGER_SIGNING_KEY is required when NODE_ENV=production');
+  }
+  if (settings.ledgerSigningKey !== undefined && !isEd25519PrivateKey(settings.ledgerSigningKey)) {
+    problems.push(
+      'LEDGER_SIGNING_KEY must be an Ed25519 private key in PKCS#8 PEM (openssl genpkey -algorithm ed25519)',
+    );
+  }
+  if (settings.ledgerOrigin !== undefined && !/^[^\s+]{1,200}$/.test(settings.ledgerOrigin)) {
+    problems.push('LEDGER_ORIGIN must be 1 to 200 characters without spaces or "+"');
+  }
   if (settings.jwtSecret !== undefined && Buffer.byteLength(settings.jwtSecret) < 32) {
     problems.push('JWT_SECRET must be at least 32 bytes long');
   }
   if (problems.length) throw new SettingsError(problems);
   return settings;
+}
+
+function isEd25519PrivateKey(pem: string): boolean {
+  try {
+    return createPrivateKey({ key: pem, format: 'pem' }).asymmetricKeyType === 'ed25519';
+  } catch {
+    return false;
+  }
 }
 
 class Reader {

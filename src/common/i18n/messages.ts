@@ -107,6 +107,31 @@ export const MESSAGES = {
     th: 'ไม่พบกิจกรรมที่มี ID {id}',
     de: 'Aktivität mit ID {id} nicht gefunden',
   },
+  checkpointNotFound: {
+    en: 'No checkpoint of the ledger has tree size {treeSize}',
+    th: 'ไม่พบ checkpoint ของ ledger ที่มีขนาดต้นไม้ {treeSize}',
+    de: 'Kein Checkpoint des Ledgers hat die Baumgröße {treeSize}',
+  },
+  noCheckpointYet: {
+    en: 'The ledger has no checkpoint yet',
+    th: 'ledger ยังไม่มี checkpoint',
+    de: 'Das Ledger hat noch keinen Checkpoint',
+  },
+  notIntegratedYet: {
+    en: 'This record is not in the ledger yet; retry in a moment',
+    th: 'รายการนี้ยังไม่อยู่ใน ledger กรุณาลองใหม่ในอีกสักครู่',
+    de: 'Dieser Eintrag ist noch nicht im Ledger; bitte gleich erneut versuchen',
+  },
+  leafNotInCheckpoint: {
+    en: 'Leaf {leafIndex} is not in the tree of size {treeSize}',
+    th: 'ใบที่ {leafIndex} ไม่อยู่ในต้นไม้ขนาด {treeSize}',
+    de: 'Blatt {leafIndex} ist nicht im Baum der Größe {treeSize}',
+  },
+  invalidTreeRange: {
+    en: 'Invalid range: needs {rule}',
+    th: 'ช่วงไม่ถูกต้อง: ต้องเป็น {rule}',
+    de: 'Ungültiger Bereich: erforderlich ist {rule}',
+  },
   invalidStatus: { en: 'Invalid status', th: 'สถานะไม่ถูกต้อง', de: 'Ungültiger Status' },
   invalidTransition: {
     en: 'Cannot change status from {from} to {to}',

@@ -14,5 +14,6 @@ import { UserActivitiesController } from './user-activities.controller';
   imports: [TypeOrmModule.forFeature([ActivityLog, IdempotencyKey]), AuditLogModule],
   controllers: [ActivityLogController, UserActivitiesController],
   providers: [ActivityLogRepository, IdempotencyRepository, ActivityLogService, ActivityListCache],
+  exports: [ActivityLogService],
 })
 export class ActivityLogModule {}

@@ -67,22 +67,33 @@ const INSERT_COLUMNS: [keyof NewActivity, string, string][] = [
 ];
 const JSON_COLUMNS = new Set<keyof NewActivity>(['metadata', 'contextAdditionalInfo']);
 const INSERT_COLUMN_LIST = INSERT_COLUMNS.map(([, column]) => column).join(', ');
-/** One statement for one row or a thousand: each column is one array parameter, unnested in the given order. */
-const insertSql = (returning: string) => `INSERT INTO activities (${INSERT_COLUMN_LIST})
+/**
+ * One statement for one row or a thousand: each column is one array parameter, unnested in the given order. The
+ * same statement queues every row for the ledger (ledger_pending, with the status it was created with), so no
+ * activity is stored without reaching the tree.
+ */
+const insertSql = (returning: string, select: string) => `WITH inserted AS (
+  INSERT INTO activities (${INSERT_COLUMN_LIST})
   SELECT ${INSERT_COLUMNS.map(([, column]) => (column === 'timestamp' ? 'coalesce(u.timestamp, now())' : `u.${column}`)).join(', ')}
     FROM unnest(${INSERT_COLUMNS.map(([, , type], index) => `$${index + 1}::${type}`).join(', ')})
          WITH ORDINALITY AS u(${INSERT_COLUMN_LIST}, ordinal)
    ORDER BY u.ordinal
-  RETURNING ${returning}`;
+  RETURNING ${returning}
+), queued AS (
+  INSERT INTO ledger_pending (kind, record_id, recorded_at, status)
+  SELECT 'activity', id, "timestamp", status FROM inserted
+)
+SELECT ${select} FROM inserted`;
 /**
  * Reads back only what PostgreSQL assigns, when everything else is known to be stored as sent. Timestamps come as
  * text so that the rows' shared values (created_at and updated_at are the statement's now(), and so is the default
  * timestamp) are parsed once per distinct text, not three times per row.
  */
 const INSERT_RETURNING_ASSIGNED_SQL = insertSql(
-  'id, timestamp::text AS timestamp, created_at::text AS created_at, updated_at::text AS updated_at',
+  'id, "timestamp", status, created_at, updated_at',
+  'id, "timestamp"::text AS timestamp, created_at::text AS created_at, updated_at::text AS updated_at',
 );
-const INSERT_RETURNING_ALL_SQL = insertSql('*');
+const INSERT_RETURNING_ALL_SQL = insertSql('*', '*');
 
 const PREPARED = { prepared: true };
 

@@ -58,10 +58,16 @@ export class AuditLogRepository {
   async insert(tx: Tx, entry: NewAuditEntry): Promise<number> {
     const [{ id }] = await sql<{ id: string }>(
       tx,
-      `INSERT INTO audit_logs (user_id, username, action, entity_type, entity_id, old_values, new_values,
-                               ip_address, user_agent, request_id)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
-       RETURNING id`,
+      // The same statement queues the entry for the ledger, so none is stored without reaching the tree.
+      `WITH inserted AS (
+         INSERT INTO audit_logs (user_id, username, action, entity_type, entity_id, old_values, new_values,
+                                 ip_address, user_agent, request_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+         RETURNING id, created_at
+       ), queued AS (
+         INSERT INTO ledger_pending (kind, record_id, recorded_at) SELECT 'audit', id, created_at FROM inserted
+       )
+       SELECT id FROM inserted`,
       [
         entry.userId,
         entry.username,

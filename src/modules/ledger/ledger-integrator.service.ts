@@ -1,0 +1,144 @@
+import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { Settings } from '../../config/settings';
+import { Transactions, Tx } from '../../database/transactions';
+import { ActivityLog } from '../activity-log/activity-log.entity';
+import { LedgerKey } from './ledger-key';
+import { LedgerRepository, NewLeaf, PendingRecord, StoredCheckpoint } from './ledger.repository';
+import { activityLeafObject, auditLeafObject, leafText } from './leaves';
+import { CompactRange, leafHash } from './merkle';
+import { checkpointText } from './signed-note';
+import { STORED_EVERY } from './tree-reader';
+
+/** Records taken into the tree by one transaction. */
+export const INTEGRATION_BATCH = 5000;
+
+/**
+ * Adds committed records to the tree, off the request path: every instance looks every
+ * LEDGER_INTEGRATE_INTERVAL_MS, and the one that gets the advisory lock takes a batch of waiting records, appends
+ * their leaves (and the complete subtrees they finish), signs a checkpoint of the new size and commits, all in one
+ * transaction. A crash anywhere leaves the records waiting; nothing is appended twice.
+ */
+@Injectable()
+export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(LedgerIntegrator.name);
+  private timer?: NodeJS.Timeout;
+  private running?: Promise<unknown>;
+  private stopped = false;
+
+  constructor(
+    private readonly repository: LedgerRepository,
+    private readonly transactions: Transactions,
+    private readonly key: LedgerKey,
+    private readonly settings: Settings,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    this.schedule();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    await this.running;
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      this.running = this.drain().finally(() => this.schedule());
+    }, this.settings.ledgerIntegrateIntervalMs);
+    this.timer.unref();
+  }
+
+  /** Integrates until nothing waits (or another instance has the turn); failures are logged and tried next time. */
+  async drain(): Promise<number> {
+    let total = 0;
+    try {
+      for (;;) {
+        const added = await this.integrateBatch();
+        total += added;
+        if (added < INTEGRATION_BATCH || this.stopped) return total;
+      }
+    } catch (error) {
+      this.logger.warn(`ledger integration failed, tried again shortly: ${(error as Error).message}`);
+      return total;
+    }
+  }
+
+  /** One transaction: how many records it added (0 when none waited or another instance holds the turn). */
+  integrateBatch(): Promise<number> {
+    return this.transactions.run(async (tx) => {
+      if (!(await this.repository.tryLock(tx))) return 0;
+      const pending = await this.repository.takePending(tx, INTEGRATION_BATCH);
+      if (!pending.length) return 0;
+      const leaves = await this.leavesOf(tx, pending);
+      if (!leaves.length) return 0;
+      const state = await this.repository.state(tx);
+      const range = CompactRange.of(state.treeSize, state.frontier);
+      const nodes: { level: number; index: number; hash: Buffer }[] = [];
+      const rows: NewLeaf[] = leaves.map((leaf) => {
+        const hash = leafHash(leaf.text);
+        const row = {
+          leafIndex: range.size,
+          kind: leaf.kind,
+          recordId: leaf.recordId,
+          leaf: leaf.text,
+          leafHash: hash,
+        };
+        range.append(hash, (height, index, node) => {
+          if (height % STORED_EVERY === 0) nodes.push({ level: height, index, hash: node });
+        });
+        return row;
+      });
+      await this.repository.appendLeaves(tx, rows);
+      await this.repository.insertNodes(tx, nodes);
+      await this.repository.saveState(tx, { treeSize: range.size, frontier: range.frontier });
+      await this.sign(tx, range.size, range.root());
+      return rows.length;
+    });
+  }
+
+  private sign(tx: Tx, treeSize: number, rootHash: Buffer): Promise<StoredCheckpoint> {
+    const note = this.key.sign(checkpointText({ origin: this.key.origin, treeSize, rootHash }));
+    return this.repository.insertCheckpoint(tx, { treeSize, rootHash, note });
+  }
+
+  /** The leaves of the records taken, in the order they were recorded (a record no longer there is skipped). */
+  private async leavesOf(
+    tx: Tx,
+    pending: PendingRecord[],
+  ): Promise<{ kind: PendingRecord['kind']; recordId: number; text: string }[]> {
+    const keys = (kind: PendingRecord['kind']) =>
+      pending
+        .filter((record) => record.kind === kind)
+        .map((record) => ({ id: record.recordId, at: record.recordedAt }));
+    const [activities, entries] = await Promise.all([
+      this.repository.activitiesByKey(tx, keys('activity')),
+      this.repository.auditEntriesByKey(tx, keys('audit')),
+    ]);
+    const ordered = [...pending].sort(
+      (a, b) =>
+        a.recordedAt.getTime() - b.recordedAt.getTime() || a.kind.localeCompare(b.kind) || a.recordId - b.recordId,
+    );
+    const leaves: { kind: PendingRecord['kind']; recordId: number; text: string }[] = [];
+    for (const record of ordered) {
+      const object =
+        record.kind === 'activity'
+          ? this.activityLeaf(activities, record)
+          : entries.has(record.recordId)
+            ? auditLeafObject(entries.get(record.recordId)!)
+            : undefined;
+      if (!object) {
+        this.logger.error(`${record.kind} ${record.recordId} was removed before it reached the ledger`);
+        continue;
+      }
+      leaves.push({ kind: record.kind, recordId: record.recordId, text: leafText(object) });
+    }
+    return leaves;
+  }
+
+  private activityLeaf(activities: Map<number, ActivityLog>, record: PendingRecord) {
+    const activity = activities.get(record.recordId);
+    return activity && activityLeafObject(activity, record.status ?? activity.status);
+  }
+}
