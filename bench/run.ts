@@ -7,7 +7,7 @@
  * Each comparison runs `--rounds` times (default 3), Logbook then the reference, and reports the round with the
  * median ratio; the cached read and batch ingestion report their median round. `--reuse` keeps the data set of an
  * earlier run when it has the same size (no reload). `--only post,cached` runs
- * some scenarios (post, first, filtered, deep, cached, batch, export). `--profile DIR` runs Logbook under
+ * some scenarios (post, first, filtered, deep, cached, batch, export, ledger). `--profile DIR` runs Logbook under
  * `node --cpu-prof` and prints where its CPU time went (bench/profile-summary.js).
  *
  * `--baseline REF` also measures the build of git ref REF (a branch, a tag, a commit) as a third server, in every
@@ -21,6 +21,7 @@
  *   npm run bench -- --baseline HEAD --node .ci/node24/node_modules/.bin/node
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import {
   copyFileSync,
   existsSync,
@@ -48,6 +49,8 @@ import { summarizeProfile } from './profile-summary';
 const ROOT = join(__dirname, '..');
 const SECRET = 'logbook-bench-secret-0123456789-abcdefghijklmnop';
 const PASSWORD = 'bench password';
+/** The ledger's signing key in production mode (a build without a ledger ignores it). */
+const LEDGER_KEY = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
 
 const { values: flags } = parseArgs({
   options: {
@@ -64,7 +67,7 @@ const { values: flags } = parseArgs({
     node: { type: 'string' },
   },
 });
-const SCENARIOS = ['post', 'first', 'filtered', 'deep', 'cached', 'batch', 'export'] as const;
+const SCENARIOS = ['post', 'first', 'filtered', 'deep', 'cached', 'batch', 'export', 'ledger'] as const;
 const selected = new Set(flags.only ? flags.only.split(',') : SCENARIOS);
 for (const name of selected) {
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name}`);
@@ -119,6 +122,15 @@ interface ExportResult {
   peakMb: number;
   mb: number;
 }
+/** The ledger at the data set's size: how fast it integrated it, and proofs read from a tree that big. */
+interface LedgerResult {
+  leaves: number;
+  seconds: number;
+  leavesPerSecond: number;
+  treeSize: number;
+  inclusion: Measured;
+  consistency: Measured;
+}
 /** What --baseline measured beside the rows: where it came from and its own figures. */
 interface BaselineSummary {
   ref: string;
@@ -150,10 +162,22 @@ async function settle(): Promise<void> {
       `SELECT count(*) AS busy FROM pg_stat_activity
         WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
     );
-    if (Number(rows[0].busy) === 0) break;
+    if (Number(rows[0].busy) === 0 && (await ledgerBacklog()) === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
+}
+
+/**
+ * Records still waiting for the ledger (0 for a build without one). Logbook adds its writes to the tree in the
+ * background, at the cost of its own measurement; no other side is measured until it has caught up.
+ */
+async function ledgerBacklog(): Promise<number> {
+  const { rows } = await monitor!.query<{ waiting: string | null }>(
+    `SELECT CASE WHEN to_regclass('ledger_pending') IS NULL THEN 0
+                 ELSE (SELECT count(*) FROM (SELECT 1 FROM ledger_pending LIMIT 1) AS any_row) END AS waiting`,
+  );
+  return Number(rows[0].waiting ?? 0);
 }
 
 async function main(): Promise<void> {
@@ -334,6 +358,7 @@ async function main(): Promise<void> {
         };
       }
     }
+    const ledger = runs('ledger') ? await ledgerIntegration(sides.logbook, url) : undefined;
     const exported = runs('export') ? await exportAll(sides.logbook, logbook.child.pid!) : undefined;
     const baselineExported =
       runs('export') && sides.baseline ? await exportAll(sides.baseline, baseline!.child.pid!) : undefined;
@@ -345,13 +370,17 @@ async function main(): Promise<void> {
       exported: baselineExported,
     };
 
-    const report = renderReport(rows, { loadRate, batch, exported, idleMb, nodes, baseline: baselineSummary });
+    const report = renderReport(rows, { loadRate, batch, exported, idleMb, nodes, baseline: baselineSummary, ledger });
     process.stdout.write(`\n${report}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     writeFileSync(
       join(ROOT, 'bench', 'results', `${stamp}.json`),
-      JSON.stringify({ flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary }, null, 2),
+      JSON.stringify(
+        { flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary, ledger },
+        null,
+        2,
+      ),
     );
     // Only a whole, unprofiled run is the latest table.
     if (!flags.only && !flags.profile) writeFileSync(join(ROOT, 'bench', 'results', 'latest.md'), `${report}\n`);
@@ -550,6 +579,7 @@ async function startServer(
       DATABASE_URL: url,
       PORT: String(port),
       JWT_SECRET: SECRET,
+      LEDGER_SIGNING_KEY: LEDGER_KEY,
       NODE_ENV: 'production',
       LOG_LEVEL: 'warn',
       REDIS_URL: process.env.REDIS_URL ?? '',
@@ -721,6 +751,53 @@ async function batchIngestion(side: Side): Promise<BatchResult> {
   };
 }
 
+/**
+ * The ledger at the size of the data set: every seeded activity not in the tree yet is queued for it at once (as
+ * the migration queues the records of an existing database), and the running Logbook integrates them; then
+ * inclusion and consistency proofs are read at that size.
+ */
+async function ledgerIntegration(side: Side, url: string): Promise<LedgerResult> {
+  log('ledger: integrating the data set');
+  await settle();
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    const queued = await client.query(
+      `INSERT INTO ledger_pending (kind, record_id, recorded_at, status)
+       SELECT 'activity', a.id, a.timestamp, a.status FROM activities a
+        WHERE NOT EXISTS (SELECT 1 FROM ledger_leaves l WHERE l.kind = 'activity' AND l.record_id = a.id)`,
+    );
+    const started = Date.now();
+    while ((await ledgerBacklog()) > 0) await new Promise((resolve) => setTimeout(resolve, 200));
+    const seconds = (Date.now() - started) / 1000;
+    const { rows } = await client.query<{ size: string; id: string }>(
+      `SELECT (SELECT max(tree_size) FROM ledger_checkpoints) AS size,
+              (SELECT record_id FROM ledger_leaves WHERE kind = 'activity' ORDER BY leaf_index LIMIT 1 OFFSET 1000) AS id`,
+    );
+    const treeSize = Number(rows[0].size);
+    log(
+      `ledger: ${(queued.rowCount ?? 0).toLocaleString('en')} leaves in ${seconds.toFixed(1)} s; tree of ${treeSize}`,
+    );
+    await settle();
+    const inclusion = await measure(`${side.url}/api/v1/activities/${rows[0].id}/proof`, side.tokens.admin, {});
+    const consistency = await measure(
+      `${side.url}/api/v1/ledger/consistency?from=${Math.floor(treeSize / 3)}&to=${treeSize}`,
+      side.tokens.admin,
+      {},
+    );
+    return {
+      leaves: queued.rowCount ?? 0,
+      seconds,
+      leavesPerSecond: Math.round((queued.rowCount ?? 0) / seconds),
+      treeSize,
+      inclusion,
+      consistency,
+    };
+  } finally {
+    await client.end();
+  }
+}
+
 async function exportAll(side: Side, pid: number): Promise<ExportResult> {
   log('export of all rows as CSV');
   await settle();
@@ -797,6 +874,7 @@ function renderReport(
     idleMb: number;
     nodes: Nodes;
     baseline?: BaselineSummary;
+    ledger?: LedgerResult;
   },
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
@@ -833,6 +911,25 @@ function renderReport(
             string,
           ],
         ]
+      : []),
+    ...(extra.ledger
+      ? ([
+          [
+            'ledger integration (records queued at once, integrated by the running service)',
+            `${extra.ledger.leaves.toLocaleString('en')} leaves in ${extra.ledger.seconds.toFixed(1)} s: ${extra.ledger.leavesPerSecond.toLocaleString('en')} leaves/s`,
+            '-',
+          ],
+          [
+            `inclusion proof of an activity at ${extra.ledger.treeSize.toLocaleString('en')} leaves (GET /activities/:id/proof)`,
+            `${extra.ledger.inclusion.rps.toLocaleString('en')} req/s, p50 ${extra.ledger.inclusion.p50} ms, p99 ${extra.ledger.inclusion.p99} ms`,
+            '-',
+          ],
+          [
+            `consistency proof at ${extra.ledger.treeSize.toLocaleString('en')} leaves (GET /ledger/consistency)`,
+            `${extra.ledger.consistency.rps.toLocaleString('en')} req/s, p50 ${extra.ledger.consistency.p50} ms, p99 ${extra.ledger.consistency.p99} ms`,
+            '-',
+          ],
+        ] as [string, string, string][])
       : []),
     [
       'idle memory of the app (RSS after start and warm-up)',

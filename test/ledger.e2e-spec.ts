@@ -6,6 +6,7 @@ import { Transactions } from '../src/database/transactions';
 import { LedgerIntegrator } from '../src/modules/ledger/ledger-integrator.service';
 import { LedgerKey } from '../src/modules/ledger/ledger-key';
 import { LedgerRepository } from '../src/modules/ledger/ledger.repository';
+import { RetentionService } from '../src/modules/retention/retention.service';
 import { leafHash, verifyConsistency, verifyInclusion } from '../src/modules/ledger/merkle';
 import { openNote, parseCheckpointText, parseVerifierKey } from '../src/modules/ledger/signed-note';
 import { createActivity } from './helpers/activities';
@@ -208,6 +209,34 @@ describe('the ledger', () => {
     // A checkpoint from before the activity was recorded cannot prove it.
     const [first] = await db('SELECT min(tree_size) AS size FROM ledger_checkpoints');
     expect((await get(`/activities/${mine.id}/proof?treeSize=${first.size}`, user.accessToken)).status).toBe(400);
+  });
+
+  it('keeps the leaves of records that retention removes, and the proofs of the records it keeps', async () => {
+    const old = await createActivity(user, { action: 'ANCIENT', timestamp: '2020-01-15T10:00:00.000Z' }, t.baseUrl);
+    const kept = await createActivity(user, { action: 'RECENT' }, t.baseUrl);
+    await integrate();
+    const oldIndex = Number(
+      (await db(`SELECT leaf_index FROM ledger_leaves WHERE kind = 'activity' AND record_id = $1`, [old.id]))[0]
+        .leaf_index,
+    );
+    const report = await t.app.get(RetentionService).removeOlderThan(new Date(Date.now() - 365 * 86400_000));
+    expect(report.activities.rows).toBeGreaterThanOrEqual(1);
+    expect(await db('SELECT 1 FROM activities WHERE id = $1', [old.id])).toEqual([]);
+    await integrate();
+
+    expect((await get(`/activities/${old.id}/proof`, user.accessToken)).status).toBe(404);
+    const leaf = await get(`/ledger/leaves?start=${oldIndex}&end=${oldIndex + 1}`, admin.accessToken);
+    expect(leaf.body.data).toEqual([expect.objectContaining({ leafIndex: oldIndex, recordId: old.id })]);
+    const proof = await get(`/activities/${kept.id}/proof`, user.accessToken);
+    expect(proof.status).toBe(200);
+    checkProof(proof.body.data, verifierKey);
+    // The retention entry names what went (activities dated before olderThan), so the removed one is not missing.
+    const [entry] = await db(
+      `SELECT new_values FROM audit_logs WHERE action = 'RETENTION' AND entity_type = 'ActivityLog' ORDER BY id DESC LIMIT 1`,
+    );
+    expect(new Date(entry.new_values.olderThan) > new Date(old.timestamp)).toBe(true);
+    const result = await verify();
+    expect(result).toEqual({ valid: true, treeSize: expect.any(Number), checked: result.treeSize, problems: [] });
   });
 
   describe('an insider with write access to the database', () => {

@@ -1002,12 +1002,14 @@ export interface components {
             /** @description RFC 9162 2.1.4 consistency proof, base64 hashes. */
             proof: string[];
         };
-        /** @enum {string} */
-        LeafKind: "activity" | "audit";
         LeafDto: {
             /** @example 17 */
             leafIndex: number;
-            kind: components["schemas"]["LeafKind"];
+            /**
+             * @example activity
+             * @enum {string}
+             */
+            kind: "activity" | "audit";
             /** @example 5 */
             recordId: number;
             leaf: string;

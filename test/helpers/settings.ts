@@ -19,7 +19,9 @@ export function testSettings(overrides: Record<string, string | undefined> = {})
       JWT_SECRET: 'logbook-test-secret-0123456789-abcdefghij',
       LEDGER_SIGNING_KEY: TEST_LEDGER_KEY,
       LEDGER_ORIGIN: 'logbook.test/ledger',
-      LEDGER_INTEGRATE_INTERVAL_MS: '100',
+      // Records reach the ledger when a test integrates them (LedgerIntegrator.drain), so that no background write
+      // lands between a test's look at the tables before and after a request.
+      LEDGER_INTEGRATE_INTERVAL_MS: '60000',
       // The whole suite shares one client address; test/security.e2e-spec.ts runs apps with a limit.
       RATE_LIMIT_MAX: '0',
       ...overrides,

@@ -28,6 +28,7 @@ export class LedgerController {
   @Get('ledger/public-key')
   @ApiOperation({
     summary: 'The key that signs checkpoints',
+    security: [],
     description: 'No token. `verifierKey` is what `npm run cli -- ledger-monitor` and Go’s sumdb/note take.',
   })
   @ApiEnvelope(PublicKeyDto)
@@ -39,6 +40,7 @@ export class LedgerController {
   @Get('ledger/checkpoint')
   @ApiOperation({
     summary: 'The latest signed checkpoint, or the one of a tree size',
+    security: [],
     description: 'No token. `note` is the C2SP signed note. None (yet, or of that size): 404.',
   })
   @ApiEnvelope(CheckpointDto)
@@ -51,6 +53,7 @@ export class LedgerController {
   @Get('ledger/consistency')
   @ApiOperation({
     summary: 'A consistency proof between two tree sizes',
+    security: [],
     description: 'No token. RFC 9162 2.1.4. `to` defaults to the latest checkpoint’s size; 1 <= from <= to <= size.',
   })
   @ApiEnvelope(ConsistencyProofDto)

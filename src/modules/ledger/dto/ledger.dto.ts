@@ -81,7 +81,7 @@ export class LeafDto {
   @ApiProperty({ type: 'integer', example: 17 })
   leafIndex: number;
 
-  @ApiProperty({ enum: LEAF_KINDS, enumName: 'LeafKind' })
+  @ApiProperty({ enum: LEAF_KINDS, example: 'activity' })
   kind: LeafKind;
 
   @ApiProperty({ type: 'integer', example: 5 })

@@ -1,0 +1,88 @@
+import { Settings } from '../src/config/settings';
+import { Transactions } from '../src/database/transactions';
+import { LedgerIntegrator } from '../src/modules/ledger/ledger-integrator.service';
+import { LedgerKey } from '../src/modules/ledger/ledger-key';
+import { LedgerRepository } from '../src/modules/ledger/ledger.repository';
+import { createActivity } from './helpers/activities';
+import { createUser, signIn, sql, TestUser } from './helpers/factories';
+import { http } from './helpers/http';
+import { IsolatedApp, startIsolatedApp } from './helpers/hostile';
+
+describe('integration into the ledger', () => {
+  let app: IsolatedApp;
+  let user: TestUser;
+  let admin: TestUser;
+  const get = (path: string, token?: string) => http(`/api/v1${path}`, { token }, app.baseUrl);
+
+  beforeAll(async () => {
+    // The interval a deployment runs with by default.
+    app = await startIsolatedApp('ledger_loop', { LEDGER_INTEGRATE_INTERVAL_MS: '1000' });
+    user = await createUser({}, app.baseUrl);
+    const first = await createUser({}, app.baseUrl);
+    await sql(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [first.id], app.databaseUrl);
+    admin = await signIn(first.email, first.password, app.baseUrl);
+  });
+  afterAll(async () => {
+    await app.close();
+  });
+
+  it('gives a record its leaf within 2 seconds of its commit, on its own', async () => {
+    const activity = await createActivity(user, {}, app.baseUrl);
+    const started = Date.now();
+    let status = 0;
+    while (Date.now() - started < 5000) {
+      status = (await get(`/activities/${activity.id}/proof`, user.accessToken)).status;
+      if (status === 200) break;
+      expect(status).toBe(409);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(2000);
+  });
+
+  it('appends each record once when instances integrate at the same time', async () => {
+    const res = await http(
+      '/api/v1/activities/batch',
+      {
+        method: 'POST',
+        token: user.accessToken,
+        body: { items: Array.from({ length: 1000 }, (_, i) => ({ action: 'RACE', metadata: { i } })) },
+      },
+      app.baseUrl,
+    );
+    expect(res.status).toBe(201);
+    // Four integrators, as four instances would run them, each in its own transactions on the shared database.
+    const integrators = Array.from(
+      { length: 4 },
+      () =>
+        new LedgerIntegrator(
+          app.app.get(LedgerRepository),
+          app.app.get(Transactions),
+          app.app.get(LedgerKey),
+          app.app.get(Settings),
+        ),
+    );
+    await Promise.all(integrators.map((integrator) => integrator.drain()));
+    await app.app.get(LedgerIntegrator).drain();
+    const [counts] = await sql(
+      `SELECT count(*)::int AS leaves, count(DISTINCT (kind, record_id))::int AS records,
+              min(leaf_index)::int AS first, max(leaf_index)::int AS last,
+              (SELECT count(*)::int FROM ledger_pending) AS waiting
+         FROM ledger_leaves`,
+      [],
+      app.databaseUrl,
+    );
+    expect(counts.waiting).toBe(0);
+    expect(counts.records).toBe(counts.leaves);
+    expect([counts.first, counts.last]).toEqual([0, counts.leaves - 1]);
+    const ids: number[] = res.body.data.map((activity: { id: number }) => activity.id);
+    const [{ found }] = await sql(
+      `SELECT count(*)::int AS found FROM ledger_leaves WHERE kind = 'activity' AND record_id = ANY($1)`,
+      [ids],
+      app.databaseUrl,
+    );
+    expect(found).toBe(ids.length);
+    const verified = await get('/ledger/verify', admin.accessToken);
+    expect(verified.body.data).toEqual({ valid: true, treeSize: counts.leaves, checked: counts.leaves, problems: [] });
+  });
+});
