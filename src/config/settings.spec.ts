@@ -1,3 +1,4 @@
+import { generateKeyPairSync } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,6 +46,9 @@ describe('loadSettings', () => {
       corsOrigins: [],
       deploymentId: '',
       concurrencyLimit: 100,
+      ledgerSigningKey: undefined,
+      ledgerOrigin: undefined,
+      ledgerIntegrateIntervalMs: 1000,
     });
   });
 
@@ -162,9 +166,31 @@ describe('loadSettings', () => {
     ]);
   });
 
-  it('requires JWT_SECRET in production', () => {
-    expect(problemsOf({ NODE_ENV: 'production' })).toEqual(['JWT_SECRET is required when NODE_ENV=production']);
-    expect(load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32) }).jwtSecret).toBe('x'.repeat(32));
+  it('requires JWT_SECRET and LEDGER_SIGNING_KEY in production', () => {
+    expect(problemsOf({ NODE_ENV: 'production' })).toEqual([
+      'JWT_SECRET is required when NODE_ENV=production',
+      'LEDGER_SIGNING_KEY is required when NODE_ENV=production',
+    ]);
+    const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const settings = load({ NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), LEDGER_SIGNING_KEY: key });
+    expect(settings.jwtSecret).toBe('x'.repeat(32));
+    expect(settings.ledgerSigningKey).toBe(key.trim());
+  });
+
+  it('takes the ledger key with its newlines written as \\n, and refuses a key that is not Ed25519', () => {
+    const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    expect(load({ LEDGER_SIGNING_KEY: key.replace(/\n/g, '\\n') }).ledgerSigningKey).toBe(key.trim());
+    const rsa = generateKeyPairSync('rsa', { modulusLength: 1024 })
+      .privateKey.export({ format: 'pem', type: 'pkcs8' })
+      .toString();
+    for (const bad of [rsa, 'not a key']) {
+      expect(problemsOf({ LEDGER_SIGNING_KEY: bad })).toEqual([
+        expect.stringMatching(/^LEDGER_SIGNING_KEY must be an Ed25519 private key/),
+      ]);
+    }
+    expect(problemsOf({ LEDGER_ORIGIN: 'two words' })).toEqual([expect.stringMatching(/^LEDGER_ORIGIN must be/)]);
+    expect(problemsOf({ LEDGER_ORIGIN: 'a+b' })).toEqual([expect.stringMatching(/^LEDGER_ORIGIN must be/)]);
+    expect(load({ LEDGER_ORIGIN: 'example.com/audit' }).ledgerOrigin).toBe('example.com/audit');
   });
 
   it('reads .env for what the environment lacks, the environment winning', () => {

@@ -109,7 +109,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     corsOrigins: read.origins('CORS_ORIGINS'),
     deploymentId: '',
     concurrencyLimit: read.integer('CONCURRENCY_LIMIT', 100, 0, 1_000_000),
-    ledgerSigningKey: read.string('LEDGER_SIGNING_KEY')?.replace(/\\n/g, '\n'),
+    ledgerSigningKey: read.string('LEDGER_SIGNING_KEY')?.replace(/\\n/g, '\n').trim(),
     ledgerOrigin: read.string('LEDGER_ORIGIN'),
     ledgerIntegrateIntervalMs: read.integer('LEDGER_INTEGRATE_INTERVAL_MS', 1000, 10, 60000),
   };

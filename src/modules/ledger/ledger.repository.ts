@@ -46,6 +46,24 @@ export interface ActivityHistory {
   deleted: boolean | null;
 }
 
+/** See {@link LedgerRepository.retentionRecord}. */
+export interface RetentionRecord {
+  droppedMonths: Set<string>;
+  strayCutoff: Date | null;
+  monthsNow: Set<string>;
+  auditUpTo: number | null;
+}
+
+/** `YYYY_MM` of a month partition's name (`<table>_pYYYY_MM`). */
+const monthOf = (name: string): string | undefined => /_p(\d{4}_\d{2})$/.exec(name)?.[1];
+
+/** Whether retention removed an activity dated `timestamp`: in a month it dropped, or kept outside any month. */
+export function removedByRetention(record: RetentionRecord, timestamp: Date): boolean {
+  const month = `${timestamp.getUTCFullYear()}_${String(timestamp.getUTCMonth() + 1).padStart(2, '0')}`;
+  if (record.droppedMonths.has(month)) return true;
+  return !record.monthsNow.has(month) && record.strayCutoff !== null && timestamp < record.strayCutoff;
+}
+
 const LOCK = [4242003, 1];
 
 interface CheckpointRow {
@@ -291,19 +309,41 @@ export class LedgerRepository {
     return histories;
   }
 
-  /** What retention removed: activities dated before `activitiesBefore`, audit entries up to `auditUpTo`. */
-  async retentionHorizon(): Promise<{ activitiesBefore: Date | null; auditUpTo: number | null }> {
-    const [row] = await sql<{ activities_before: Date | null; audit_up_to: string | null }>(
+  /**
+   * What retention removed, as its RETENTION entries name it: the activity months it dropped (`YYYY_MM`), the
+   * latest cutoff under which it also deleted activities kept outside any month (DEFAULT), the month partitions
+   * that exist now, and the last audit entry it removed.
+   */
+  async retentionRecord(): Promise<RetentionRecord> {
+    const entries = await sql<{ entity_type: string; new_values: Record<string, unknown> }>(
       this.db,
-      `SELECT max((new_values->>'olderThan')::timestamptz) FILTER (WHERE entity_type = 'ActivityLog')
-                AS activities_before,
-              max((new_values->>'lastRemovedId')::bigint) FILTER (WHERE entity_type = 'AuditLog')
-                AS audit_up_to
-         FROM audit_logs WHERE action = 'RETENTION'`,
+      `SELECT entity_type, new_values FROM audit_logs WHERE action = 'RETENTION' ORDER BY id`,
     );
-    return {
-      activitiesBefore: row.activities_before,
-      auditUpTo: row.audit_up_to === null ? null : Number(row.audit_up_to),
+    const partitions = await sql<{ name: string }>(
+      this.db,
+      `SELECT c.relname AS name FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'activities'::regclass`,
+    );
+    const record: RetentionRecord = {
+      droppedMonths: new Set(),
+      strayCutoff: null,
+      monthsNow: new Set(partitions.map((row) => monthOf(row.name)).filter((month): month is string => !!month)),
+      auditUpTo: null,
     };
+    for (const { entity_type: entity, new_values: values } of entries) {
+      if (entity === 'ActivityLog') {
+        for (const name of Array.isArray(values.partitions) ? values.partitions : []) {
+          const month = typeof name === 'string' ? monthOf(name) : undefined;
+          if (month) record.droppedMonths.add(month);
+        }
+        const cutoff = typeof values.olderThan === 'string' ? new Date(values.olderThan) : undefined;
+        if (cutoff && !Number.isNaN(cutoff.getTime()) && (!record.strayCutoff || cutoff > record.strayCutoff)) {
+          record.strayCutoff = cutoff;
+        }
+      } else if (entity === 'AuditLog' && typeof values.lastRemovedId === 'number') {
+        record.auditUpTo = Math.max(record.auditUpTo ?? 0, values.lastRemovedId);
+      }
+    }
+    return record;
   }
 }

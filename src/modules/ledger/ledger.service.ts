@@ -13,7 +13,13 @@ import {
   PublicKeyDto,
 } from './dto/ledger.dto';
 import { LedgerKey } from './ledger-key';
-import { LedgerRepository, StoredCheckpoint, StoredLeaf } from './ledger.repository';
+import {
+  LedgerRepository,
+  removedByRetention,
+  RetentionRecord,
+  StoredCheckpoint,
+  StoredLeaf,
+} from './ledger.repository';
 import { activityLeafObject, auditLeafObject, LeafKind, recordMatchesLeaf } from './leaves';
 import { CompactRange, consistencyProof, inclusionProof, leafHash, sameHash } from './merkle';
 import { openNote, parseCheckpointText, publicKeyFromRaw, Verifier } from './signed-note';
@@ -92,7 +98,7 @@ export class LedgerService {
   async verify(): Promise<LedgerCheckDto> {
     const latest = await this.repository.checkpoint();
     const treeSize = latest?.treeSize ?? 0;
-    const horizon = await this.repository.retentionHorizon();
+    const retention = await this.repository.retentionRecord();
     const problems: LedgerProblemDto[] = [];
     let problemCount = 0;
     const report = (problem: LedgerProblemDto) => {
@@ -137,7 +143,7 @@ export class LedgerService {
         range.append(hash);
         await checkCheckpointsAt(range.size);
       }
-      for (const problem of await this.recordProblems(leaves, horizon)) report(problem);
+      for (const problem of await this.recordProblems(leaves, retention)) report(problem);
       checked += leaves.length;
     }
     await checkCheckpointsAt(treeSize);
@@ -152,10 +158,7 @@ export class LedgerService {
     return undefined;
   }
 
-  private async recordProblems(
-    leaves: StoredLeaf[],
-    horizon: { activitiesBefore: Date | null; auditUpTo: number | null },
-  ): Promise<LedgerProblemDto[]> {
+  private async recordProblems(leaves: StoredLeaf[], retention: RetentionRecord): Promise<LedgerProblemDto[]> {
     const parsed = leaves.map((leaf) => ({ leaf, fields: parseLeaf(leaf.leaf) }));
     const keys = (kind: LeafKind, timeField: string) =>
       parsed
@@ -180,8 +183,7 @@ export class LedgerService {
       if (leaf.kind === 'activity') {
         const activity = activities.get(leaf.recordId);
         if (!activity) {
-          const removed = horizon.activitiesBefore && new Date(fields.timestamp as string) < horizon.activitiesBefore;
-          if (!removed) found('missing');
+          if (!removedByRetention(retention, new Date(fields.timestamp as string))) found('missing');
           continue;
         }
         const createdStatus = fields.status as typeof activity.status;
@@ -194,7 +196,7 @@ export class LedgerService {
       } else {
         const entry = entries.get(leaf.recordId);
         if (!entry) {
-          if (horizon.auditUpTo === null || leaf.recordId > horizon.auditUpTo) found('missing');
+          if (retention.auditUpTo === null || leaf.recordId > retention.auditUpTo) found('missing');
           continue;
         }
         if (!recordMatchesLeaf(auditLeafObject(entry), leaf.leaf)) found('altered');

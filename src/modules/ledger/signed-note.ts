@@ -43,9 +43,12 @@ export interface Verifier {
 
 /** Parses a verifier key; throws saying what is wrong. */
 export function parseVerifierKey(text: string): Verifier {
-  const parts = text.trim().split('+');
-  if (parts.length !== 3) throw new Error('a verifier key is <name>+<key id>+<key>');
-  const [name, hexId, keyData] = parts;
+  // The name holds no "+", the key id is hex; the base64 key after them may hold "+" of its own.
+  const trimmed = text.trim();
+  const first = trimmed.indexOf('+');
+  const second = first < 0 ? -1 : trimmed.indexOf('+', first + 1);
+  if (first <= 0 || second < 0) throw new Error('a verifier key is <name>+<key id>+<key>');
+  const [name, hexId, keyData] = [trimmed.slice(0, first), trimmed.slice(first + 1, second), trimmed.slice(second + 1)];
   const data = Buffer.from(keyData, 'base64');
   if (!/^[0-9a-f]{8}$/.test(hexId)) throw new Error('the key id of a verifier key is 8 hex digits');
   if (data.length !== 33 || data[0] !== ED25519_ALGORITHM) throw new Error('the verifier key is not an Ed25519 key');
