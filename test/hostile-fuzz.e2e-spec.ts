@@ -902,8 +902,11 @@ async function allowedByContract(
   db: Fingerprinter,
 ): Promise<boolean> {
   if (op.operationId === 'Auth_login' && status === 401) {
-    if (!changed.every((table) => table === 'audit_logs' || table === 'audit_chain_head')) return false;
+    // The LOGIN_FAILED entry, the chain's head, and the entry waiting for the ledger in the same statement.
+    const entryTables = ['audit_logs', 'audit_chain_head', 'ledger_pending'];
+    if (!changed.every((table) => entryTables.includes(table))) return false;
     if (after.audit_logs.rows !== before.audit_logs.rows + 1) return false;
+    if (after.ledger_pending.rows !== before.ledger_pending.rows + 1) return false;
     const added = await db.query<{ action: string }>('SELECT action FROM audit_logs WHERE id > $1', [
       before.audit_logs.maxId ?? 0,
     ]);

@@ -15,18 +15,22 @@ import { RetentionService } from '../modules/retention/retention.service';
 import { RegisterDto } from '../modules/auth/dto/auth.dto';
 import { PasswordHasher } from '../modules/auth/password-hasher';
 import { UsersService } from '../modules/users/users.service';
+import { runLedgerMonitor } from './ledger-monitor';
 
 const USAGE = `usage: npm run cli -- create-admin --email E --password P [--name N]
        npm run cli -- retention --older-than 365d [--dry-run]
        npm run cli -- partitions
+       npm run cli -- ledger-monitor --url URL --verifier-key VKEY --state FILE
 
   create-admin   creates an ADMIN, or makes an existing user one (restoring it if deleted)
   retention      drops the months of activities and audit entries wholly older than the age given
                  (d, h or m: 365d, 2160h); the audit trail records what went in a RETENTION entry
                  and /audit-logs/verify checks the kept chain. --dry-run only reports.
   partitions     makes missing monthly partitions now (Logbook also does it at start and daily)
+  ledger-monitor checks a Logbook's signed checkpoint against the one kept in FILE: the log only grew
+                 (consistency proof), it never shrank or rewrote history. No database, no token.
 
-  All use the same database settings as npm start.`;
+  All but ledger-monitor use the same database settings as npm start.`;
 
 type Command = (app: INestApplicationContext, args: string[]) => Promise<number>;
 
@@ -131,6 +135,12 @@ const COMMANDS: Record<string, { prepare(args: string[]): Command | number | Pro
         );
         return 0;
       };
+    },
+  },
+  // Run by auditors elsewhere: done in prepare, so no database is ever opened.
+  'ledger-monitor': {
+    prepare(args) {
+      return runLedgerMonitor(args, (line) => process.stdout.write(`${line}\n`));
     },
   },
   partitions: {
