@@ -1,4 +1,8 @@
 import { generateKeyPairSync } from 'node:crypto';
+import { mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { runLedgerMonitor } from '../src/cli/ledger-monitor';
 import { createLogger } from '../src/common/logging/logger';
 import { migrateDatabase } from '../src/database/database-server';
 import { Settings } from '../src/config/settings';
@@ -356,6 +360,48 @@ describe('the ledger', () => {
       expect(roots.every((problem: any) => problem.problem === 'root' && problem.leafIndex === null)).toBe(true);
       expect(roots.every((problem: any) => problem.recordId > index)).toBe(true);
       expect(roots.map((problem: any) => problem.recordId)).toContain(cleanSize);
+    });
+
+    it('is caught by a monitor holding an older checkpoint when the whole ledger is rebuilt and signed with the key', async () => {
+      const state = join(mkdtempSync(join(tmpdir(), 'logbook-monitor-')), 'state.json');
+      const monitor = async () => {
+        const lines: string[] = [];
+        const code = await runLedgerMonitor(
+          ['--url', t.baseUrl, '--verifier-key', verifierKey, '--state', state],
+          (line) => lines.push(line),
+        );
+        return { code, output: lines.join('\n') };
+      };
+      expect((await monitor()).code).toBe(0);
+      const kept = readFileSync(state, 'utf8');
+
+      // Whoever holds the key and the database: a new ledger over the records as they are now (the rewritten and
+      // the deleted ones above included), signed with the service's own key, and grown past the kept size.
+      await db(`
+        BEGIN;
+        ALTER TABLE ledger_leaves DISABLE TRIGGER ledger_leaves_append_only;
+        ALTER TABLE ledger_nodes DISABLE TRIGGER ledger_nodes_append_only;
+        ALTER TABLE ledger_checkpoints DISABLE TRIGGER ledger_checkpoints_append_only;
+        DELETE FROM ledger_leaves; DELETE FROM ledger_nodes; DELETE FROM ledger_checkpoints; DELETE FROM ledger_pending;
+        UPDATE ledger_state SET tree_size = 0, frontier = ''::bytea;
+        INSERT INTO ledger_pending (kind, record_id, recorded_at, status)
+          SELECT 'activity', id, timestamp, status FROM activities ORDER BY id;
+        INSERT INTO ledger_pending (kind, record_id, recorded_at) SELECT 'audit', id, created_at FROM audit_logs ORDER BY id;
+        ALTER TABLE ledger_leaves ENABLE TRIGGER ledger_leaves_append_only;
+        ALTER TABLE ledger_nodes ENABLE TRIGGER ledger_nodes_append_only;
+        ALTER TABLE ledger_checkpoints ENABLE TRIGGER ledger_checkpoints_append_only;
+        COMMIT;`);
+      for (let i = 0; i < 30; i += 1) await createActivity(user, {}, t.baseUrl);
+      await integrate();
+      const rebuilt = (await get('/ledger/checkpoint')).body.data;
+      expect(openNote(rebuilt.note, parseVerifierKey(verifierKey))).toBeDefined();
+      const keptText = openNote(JSON.parse(kept).note, parseVerifierKey(verifierKey))!;
+      expect(rebuilt.treeSize).toBeGreaterThan(parseCheckpointText(keptText)!.treeSize);
+
+      const caught = await monitor();
+      expect(caught.code).toBe(1);
+      expect(caught.output).toMatch(/FAIL: the history was rewritten/);
+      expect(readFileSync(state, 'utf8')).toBe(kept);
     });
 
     it('is caught signing a checkpoint with another key', async () => {
