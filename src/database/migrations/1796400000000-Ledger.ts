@@ -8,8 +8,8 @@ import { MigrationInterface, QueryRunner } from 'typeorm';
  *   here, so none is missed; the integrator takes rows out in the transaction that appends their leaves. No index:
  *   it is only ever read whole, a batch at a time, and stays small.
  * - `ledger_leaves`: one row per leaf, in tree order, with the leaf's text (which outlives its record).
- * - `ledger_nodes`: the hashes of complete subtrees whose height is a multiple of 8, so that any proof reads at most
- *   a few runs of 256 hashes, at ten million leaves as at ten.
+ * - `ledger_nodes`: the hashes of complete subtrees whose height is a multiple of 4, so that any proof reads at most
+ *   8 hashes per proof hash (one query in all), at ten million leaves as at ten.
  * - `ledger_state`: the tree's size and the hashes of its right edge (a compact range), where appending resumes.
  * - `ledger_checkpoints`: every signed checkpoint. The signing key is never in the database.
  *

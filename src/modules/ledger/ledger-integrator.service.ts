@@ -9,8 +9,10 @@ import { CompactRange, leafHash } from './merkle';
 import { checkpointText } from './signed-note';
 import { STORED_EVERY } from './tree-reader';
 
-/** Records taken into the tree by one transaction. */
+/** Records taken into the tree by one transaction (and one checkpoint). */
 export const INTEGRATION_BATCH = 5000;
+/** Records read, made into leaves and appended at a time within it. */
+const INTEGRATION_CHUNK = 500;
 
 /**
  * Adds committed records to the tree, off the request path: every instance looks every
@@ -71,30 +73,39 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
       if (!(await this.repository.tryLock(tx))) return 0;
       const pending = await this.repository.takePending(tx, INTEGRATION_BATCH);
       if (!pending.length) return 0;
-      const leaves = await this.leavesOf(tx, pending);
-      if (!leaves.length) return 0;
+      // In the order they were recorded.
+      pending.sort(
+        (a, b) =>
+          a.recordedAt.getTime() - b.recordedAt.getTime() || a.kind.localeCompare(b.kind) || a.recordId - b.recordId,
+      );
       const state = await this.repository.state(tx);
       const range = CompactRange.of(state.treeSize, state.frontier);
-      const nodes: { level: number; index: number; hash: Buffer }[] = [];
-      const rows: NewLeaf[] = leaves.map((leaf) => {
-        const hash = leafHash(leaf.text);
-        const row = {
-          leafIndex: range.size,
-          kind: leaf.kind,
-          recordId: leaf.recordId,
-          leaf: leaf.text,
-          leafHash: hash,
-        };
-        range.append(hash, (height, index, node) => {
-          if (height % STORED_EVERY === 0) nodes.push({ level: height, index, hash: node });
+      // A chunk at a time: what one chunk builds is garbage before the next, so it dies young (cheap to collect).
+      for (let start = 0; start < pending.length; start += INTEGRATION_CHUNK) {
+        const leaves = await this.leavesOf(tx, pending.slice(start, start + INTEGRATION_CHUNK));
+        const nodes: { level: number; index: number; hash: Buffer }[] = [];
+        const rows: NewLeaf[] = leaves.map((leaf) => {
+          const hash = leafHash(leaf.text);
+          const row = {
+            leafIndex: range.size,
+            kind: leaf.kind,
+            recordId: leaf.recordId,
+            leaf: leaf.text,
+            leafHash: hash,
+          };
+          range.append(hash, (height, index, node) => {
+            if (height % STORED_EVERY === 0) nodes.push({ level: height, index, hash: node });
+          });
+          return row;
         });
-        return row;
-      });
-      await this.repository.appendLeaves(tx, rows);
-      await this.repository.insertNodes(tx, nodes);
+        await this.repository.appendLeaves(tx, rows);
+        await this.repository.insertNodes(tx, nodes);
+      }
+      const added = range.size - state.treeSize;
+      if (!added) return 0;
       await this.repository.saveState(tx, { treeSize: range.size, frontier: range.frontier });
       await this.sign(tx, range.size, range.root());
-      return rows.length;
+      return added;
     });
   }
 
@@ -103,7 +114,7 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
     return this.repository.insertCheckpoint(tx, { treeSize, rootHash, note });
   }
 
-  /** The leaves of the records taken, in the order they were recorded (a record no longer there is skipped). */
+  /** The leaves of these records, in their order (a record no longer there is skipped). */
   private async leavesOf(
     tx: Tx,
     pending: PendingRecord[],
@@ -116,12 +127,8 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
       this.repository.activitiesByKey(tx, keys('activity')),
       this.repository.auditEntriesByKey(tx, keys('audit')),
     ]);
-    const ordered = [...pending].sort(
-      (a, b) =>
-        a.recordedAt.getTime() - b.recordedAt.getTime() || a.kind.localeCompare(b.kind) || a.recordId - b.recordId,
-    );
     const leaves: { kind: PendingRecord['kind']; recordId: number; text: string }[] = [];
-    for (const record of ordered) {
+    for (const record of pending) {
       const object =
         record.kind === 'activity'
           ? this.activityLeaf(activities, record)

@@ -21,7 +21,15 @@ import {
   StoredLeaf,
 } from './ledger.repository';
 import { activityLeafObject, auditLeafObject, LeafKind, recordMatchesLeaf } from './leaves';
-import { CompactRange, consistencyProof, inclusionProof, leafHash, sameHash } from './merkle';
+import {
+  CompactRange,
+  consistencyProof,
+  consistencyRanges,
+  inclusionProof,
+  inclusionRanges,
+  leafHash,
+  sameHash,
+} from './merkle';
 import { openNote, parseCheckpointText, publicKeyFromRaw, Verifier } from './signed-note';
 import { TreeReader } from './tree-reader';
 
@@ -65,7 +73,9 @@ export class LedgerService {
     if (!(from <= target && target <= size)) {
       throw new AppException(HttpStatus.BAD_REQUEST, 'invalidTreeRange', { rule: `1 <= from <= to <= ${size}` });
     }
-    const proof = await consistencyProof(this.reader().subtree, from, target);
+    const reader = this.reader();
+    await reader.prefetch(consistencyRanges(from, target));
+    const proof = await consistencyProof(reader.subtree, from, target);
     return { from, to: target, proof: proof.map(base64) };
   }
 
@@ -224,7 +234,9 @@ export class LedgerService {
         treeSize: checkpoint.treeSize,
       });
     }
-    const proof = await inclusionProof(this.reader().subtree, leaf.leafIndex, checkpoint.treeSize);
+    const reader = this.reader();
+    await reader.prefetch(inclusionRanges(leaf.leafIndex, checkpoint.treeSize));
+    const proof = await inclusionProof(reader.subtree, leaf.leafIndex, checkpoint.treeSize);
     return {
       leafIndex: leaf.leafIndex,
       treeSize: checkpoint.treeSize,
@@ -243,7 +255,10 @@ export class LedgerService {
   }
 
   private reader(): TreeReader {
-    return new TreeReader((level, start, end) => this.repository.hashes(level, start, end));
+    return new TreeReader(
+      (level, start, end) => this.repository.hashes(level, start, end),
+      (spans) => this.repository.hashSpans(spans),
+    );
   }
 }
 

@@ -16,6 +16,8 @@ import {
   EMPTY_ROOT,
   HASH_SIZE,
   inclusionProof,
+  inclusionRanges,
+  consistencyRanges,
   leafHash,
   nodeHash,
   rangeHash,
@@ -24,6 +26,7 @@ import {
   verifyConsistency,
   verifyInclusion,
 } from './merkle';
+import { STORED_EVERY, TreeReader } from './tree-reader';
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const { verifyMerkleInclusion } = require('@sigstore/verify/dist/tlog/merkle') as {
@@ -275,6 +278,62 @@ describe('the RFC 9162 Merkle tree', () => {
     expect(problems).toEqual([]);
     await expect(consistencyProof(source(5), 0, 5)).rejects.toThrow();
     await expect(consistencyProof(source(5), 6, 5)).rejects.toThrow();
+  });
+
+  it('the ranges a proof is made of give, hashed, exactly the proof', async () => {
+    const problems: string[] = [];
+    for (const [m, n] of samplePairs()) {
+      if (m < n) {
+        const inclusion = await proveInclusion(m, n);
+        const fromRanges = await Promise.all(
+          inclusionRanges(m, n).map(([start, end]) => rangeHash(source(n), start, end)),
+        );
+        if (!sameProof(fromRanges, inclusion)) problems.push(`inclusion of ${m} in ${n}`);
+      }
+      if (m >= 1) {
+        const consistency = await proveConsistency(m, n);
+        const fromRanges = await Promise.all(
+          consistencyRanges(m, n).map(([start, end]) => rangeHash(source(n), start, end)),
+        );
+        if (!sameProof(fromRanges, consistency)) problems.push(`consistency from ${m} to ${n}`);
+      }
+    }
+    expect(problems).toEqual([]);
+    expect(() => inclusionRanges(5, 5)).toThrow();
+    expect(() => consistencyRanges(0, 5)).toThrow();
+  });
+
+  it('a TreeReader that prefetched a proof’s ranges computes it without another read', async () => {
+    const n = LARGEST;
+    // What the ledger stores: every leaf hash, and the complete subtrees of every STORED_EVERY-th height.
+    const store = (level: number, start: number, end: number) => {
+      const found = new Map<number, Buffer>();
+      for (let index = start; index < end && (index + 1) * 2 ** level <= n; index++)
+        found.set(index, node(level, index));
+      return found;
+    };
+    let reads = 0;
+    const reader = new TreeReader(
+      (level, start, end) => {
+        reads += 1;
+        return Promise.resolve(store(level, start, end));
+      },
+      (spans) => {
+        const found = new Map<string, Buffer>();
+        for (const span of spans) {
+          expect(span.level % STORED_EVERY).toBe(0);
+          expect(span.end - span.start).toBeLessThanOrEqual(2 ** (STORED_EVERY - 1));
+          for (const [index, hash] of store(span.level, span.start, span.end))
+            found.set(`${span.level}/${index}`, hash);
+        }
+        return Promise.resolve(found);
+      },
+    );
+    const [m, from] = [12_345, 33_333];
+    await reader.prefetch([...inclusionRanges(m, n), ...consistencyRanges(from, n)]);
+    expect(sameProof(await inclusionProof(reader.subtree, m, n), await proveInclusion(m, n))).toBe(true);
+    expect(sameProof(await consistencyProof(reader.subtree, from, n), await proveConsistency(from, n))).toBe(true);
+    expect(reads).toBe(0);
   });
 
   it('random pairs up to 65537 leaves prove consistency (fast-check)', async () => {

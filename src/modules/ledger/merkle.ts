@@ -137,6 +137,63 @@ export async function consistencyProof(subtree: SubtreeSource, m: number, n: num
   return sub(m, 0, n, true);
 }
 
+/** The complete subtrees, as [height, index], whose hashes make MTH(D[start:end]) as {@link rangeHash} reads them. */
+export function rangeSubtrees(start: number, end: number, out: [number, number][] = []): [number, number][] {
+  const size = end - start;
+  if (size <= 0) throw new Error(`empty range ${start}..${end}`);
+  if (isPowerOfTwo(size) && start % size === 0) {
+    out.push([Math.round(Math.log2(size)), start / size]);
+    return out;
+  }
+  const k = splitPoint(size);
+  rangeSubtrees(start, start + k, out);
+  return rangeSubtrees(start + k, end, out);
+}
+
+/** The leaf ranges whose hashes make the inclusion proof of leaf m in the tree of n leaves, bottom up. */
+export function inclusionRanges(m: number, n: number): [number, number][] {
+  if (!(m >= 0 && m < n)) throw new Error(`leaf ${m} is not in a tree of ${n}`);
+  const ranges: [number, number][] = [];
+  let [start, end, index] = [0, n, m];
+  while (end - start > 1) {
+    const k = splitPoint(end - start);
+    if (index < k) {
+      ranges.push([start + k, end]);
+      end = start + k;
+    } else {
+      ranges.push([start, start + k]);
+      start += k;
+      index -= k;
+    }
+  }
+  return ranges.reverse();
+}
+
+/** The leaf ranges whose hashes make the consistency proof between the trees of m and n leaves, bottom up. */
+export function consistencyRanges(m: number, n: number): [number, number][] {
+  if (!(m >= 1 && m <= n)) throw new Error(`no consistency proof from ${m} to ${n}`);
+  const ranges: [number, number][] = [];
+  let [first, start, end, whole] = [m, 0, n, true];
+  for (;;) {
+    const size = end - start;
+    if (first === size) {
+      if (!whole) ranges.push([start, end]);
+      break;
+    }
+    const k = splitPoint(size);
+    if (first <= k) {
+      ranges.push([start + k, end]);
+      end = start + k;
+    } else {
+      ranges.push([start, start + k]);
+      first -= k;
+      start += k;
+      whole = false;
+    }
+  }
+  return ranges.reverse();
+}
+
 /** RFC 9162 2.1.3.2: whether `proof` shows the leaf with hash `leaf` at `index` in the tree of `size` with `root`. */
 export function verifyInclusion(leaf: Buffer, index: number, size: number, proof: Buffer[], root: Buffer): boolean {
   if (!(index >= 0 && index < size)) return false;
