@@ -85,4 +85,51 @@ describe('integration into the ledger', () => {
     const verified = await get('/ledger/verify', admin.accessToken);
     expect(verified.body.data).toEqual({ valid: true, treeSize: counts.leaves, checked: counts.leaves, problems: [] });
   });
+
+  it('puts integration off while requests keep the instance busy, for at most LEDGER_MAX_DEFER_MS', async () => {
+    const leafOf = async (id: number) =>
+      (await sql(`SELECT 1 FROM ledger_leaves WHERE kind = 'activity' AND record_id = $1`, [id], app.databaseUrl))
+        .length > 0;
+    // What a burst of requests does to the event loop: 80 ms of work in every 100.
+    const busy = setInterval(() => {
+      const until = Date.now() + 80;
+      while (Date.now() < until);
+    }, 100);
+    let integrator: LedgerIntegrator | undefined;
+    try {
+      // Long enough for the app's own loop (every second) to have seen a busy second and put integration off.
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      const activity = await createActivity(user, {}, app.baseUrl);
+      integrator = new LedgerIntegrator(
+        app.app.get(LedgerRepository),
+        app.app.get(Transactions),
+        app.app.get(LedgerKey),
+        {
+          ...app.app.get(Settings),
+          ledgerIntegrateIntervalMs: 100,
+          ledgerMaxDeferMs: 2000,
+        },
+      );
+      const started = Date.now();
+      integrator.onApplicationBootstrap();
+      while (!(await leafOf(activity.id)) && Date.now() - started < 8000) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const waited = Date.now() - started;
+      expect(await leafOf(activity.id)).toBe(true);
+      expect(waited).toBeGreaterThanOrEqual(1900);
+      expect(waited).toBeLessThan(5000);
+    } finally {
+      clearInterval(busy);
+      await integrator?.onApplicationShutdown();
+    }
+    // Not busy: the next record is taken at once (the app's own loop, within about a second).
+    const next = await createActivity(user, {}, app.baseUrl);
+    const started = Date.now();
+    while (!(await leafOf(next.id)) && Date.now() - started < 15000) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(await leafOf(next.id)).toBe(true);
+    expect(Date.now() - started).toBeLessThan(3000);
+  }, 30_000);
 });

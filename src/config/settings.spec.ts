@@ -49,6 +49,7 @@ describe('loadSettings', () => {
       ledgerSigningKey: undefined,
       ledgerOrigin: undefined,
       ledgerIntegrateIntervalMs: 1000,
+      ledgerMaxDeferMs: 10000,
     });
   });
 

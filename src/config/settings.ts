@@ -58,6 +58,8 @@ export class Settings {
   ledgerOrigin?: string;
   /** How often each instance looks for records to add to the ledger. */
   ledgerIntegrateIntervalMs: number;
+  /** How long integration may wait for a busy instance (0: never waits). */
+  ledgerMaxDeferMs: number;
 }
 
 export class SettingsError extends Error {
@@ -112,6 +114,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     ledgerSigningKey: read.string('LEDGER_SIGNING_KEY')?.replace(/\\n/g, '\n').trim(),
     ledgerOrigin: read.string('LEDGER_ORIGIN'),
     ledgerIntegrateIntervalMs: read.integer('LEDGER_INTEGRATE_INTERVAL_MS', 1000, 10, 60000),
+    ledgerMaxDeferMs: read.integer('LEDGER_MAX_DEFER_MS', 10000, 0, 600000),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');

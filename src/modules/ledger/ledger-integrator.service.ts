@@ -1,3 +1,4 @@
+import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
 import { Settings } from '../../config/settings';
 import { Transactions, Tx } from '../../database/transactions';
@@ -11,6 +12,8 @@ import { STORED_EVERY } from './tree-reader';
 
 /** Records taken into the tree by one transaction (and one checkpoint). */
 export const INTEGRATION_BATCH = 5000;
+/** Event loop utilization (0..1) above which an instance counts as busy serving requests. */
+const BUSY_UTILIZATION = 0.5;
 /** Records read, made into leaves and appended at a time within it. */
 const INTEGRATION_CHUNK = 500;
 
@@ -26,6 +29,10 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
   private timer?: NodeJS.Timeout;
   private running?: Promise<unknown>;
   private stopped = false;
+  /** The event loop's use since the background loop last finished a turn: how busy requests keep this instance. */
+  private sinceTurn = performance.eventLoopUtilization();
+  /** When the background loop first put integration off for a busy instance, in this run of busy turns. */
+  private deferringSince?: number;
 
   constructor(
     private readonly repository: LedgerRepository,
@@ -47,9 +54,28 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
   private schedule(): void {
     if (this.stopped) return;
     this.timer = setTimeout(() => {
-      this.running = this.drain().finally(() => this.schedule());
+      this.running = this.turn().finally(() => {
+        this.sinceTurn = performance.eventLoopUtilization();
+        this.schedule();
+      });
     }, this.settings.ledgerIntegrateIntervalMs);
     this.timer.unref();
+  }
+
+  /**
+   * One turn of the background loop. Integration is the deferrable half of a write: while requests keep this
+   * instance's event loop more than half busy, it waits (at most LEDGER_MAX_DEFER_MS in a row), so that a burst of
+   * writes is taken at full speed and its records reach the tree right after it; then it drains the whole queue.
+   */
+  private async turn(): Promise<void> {
+    const busy = performance.eventLoopUtilization(this.sinceTurn).utilization > BUSY_UTILIZATION;
+    const maxDefer = this.settings.ledgerMaxDeferMs;
+    if (busy && maxDefer > 0) {
+      this.deferringSince ??= Date.now();
+      if (Date.now() - this.deferringSince < maxDefer) return;
+    }
+    this.deferringSince = undefined;
+    await this.drain();
   }
 
   /** Integrates until nothing waits (or another instance has the turn); failures are logged and tried next time. */

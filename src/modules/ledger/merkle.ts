@@ -8,19 +8,15 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 export const HASH_SIZE = 32;
 
+const LEAF_PREFIX = Buffer.from([0]);
+const NODE_PREFIX = Buffer.from([1]);
+
 export function leafHash(leaf: string | Buffer): Buffer {
-  return createHash('sha256')
-    .update(Buffer.from([0]))
-    .update(leaf)
-    .digest();
+  return createHash('sha256').update(LEAF_PREFIX).update(leaf).digest();
 }
 
 export function nodeHash(left: Buffer, right: Buffer): Buffer {
-  return createHash('sha256')
-    .update(Buffer.from([1]))
-    .update(left)
-    .update(right)
-    .digest();
+  return createHash('sha256').update(NODE_PREFIX).update(left).update(right).digest();
 }
 
 /** MTH({}): the hash of the empty string. */
