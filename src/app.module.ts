@@ -8,6 +8,7 @@ import { SettingsModule } from './config/settings.module';
 import { Settings } from './config/settings';
 import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
+import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { RetentionModule } from './modules/retention/retention.module';
 import { ActivityLogModule } from './modules/activity-log/activity-log.module';
@@ -33,6 +34,7 @@ export class AppModule {
         AuditLogModule,
         ActivityLogModule,
         LedgerModule,
+        ApiKeysModule,
         RetentionModule,
         ...extraModules,
       ],

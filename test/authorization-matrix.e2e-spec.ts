@@ -58,7 +58,14 @@ const RULES: Record<string, Rule> = {
   'GET /api/v1/ledger/verify': 'admin',
   'GET /api/v1/activities/{id}/proof': 'owner-or-admin',
   'GET /api/v1/audit-logs/{id}/proof': 'admin',
+  'POST /api/v1/api-keys': 'own',
+  'GET /api/v1/api-keys': 'own',
+  'GET /api/v1/api-keys/{id}': 'owner-or-admin',
+  'DELETE /api/v1/api-keys/{id}': 'owner-or-admin',
 };
+
+/** The scopes an API key may hold. */
+const SCOPES = ['activities:read', 'activities:write', 'audit:read'] as const;
 
 /** Required query parameters of the operations that have some, as a let-through request sends them. */
 const REQUIRED_QUERIES: Record<string, string> = {
@@ -78,6 +85,7 @@ const QUERY_IDS: Record<string, 'whose' | 'filter'> = {
   user_id: 'whose',
   entity_id: 'whose',
   targetId: 'filter',
+  actorId: 'filter',
 };
 const queryIds = (op: DocumentedOperation) => op.query.filter((param) => QUERY_IDS[param.name] === 'whose');
 const readOnly = (op: DocumentedOperation) => op.method === 'GET';
@@ -89,6 +97,7 @@ interface Owner {
   liveActivity: number;
   deletedActivity: number;
   auditEntry: number;
+  apiKey: number;
 }
 
 describe('authorization matrix over every operation of openapi.json', () => {
@@ -130,12 +139,19 @@ describe('authorization matrix over every operation of openapi.json', () => {
       [String(user.id)],
       app.databaseUrl,
     );
+    const key = await http(
+      '/api/v1/api-keys',
+      { method: 'POST', token: user.accessToken, body: { name: `key ${secret}`, scopes: ['activities:read'] } },
+      app.baseUrl,
+    );
+    expect(key.status).toBe(201);
     return {
       user,
       secrets: [secret, user.email],
       liveActivity: live.id,
       deletedActivity: deleted.id,
       auditEntry: Number(entry.id),
+      apiKey: key.body.data.id,
     };
   };
 
@@ -145,6 +161,7 @@ describe('authorization matrix over every operation of openapi.json', () => {
       users: [owner.user.id],
       activities: [owner.liveActivity, owner.deletedActivity],
       'audit-logs': [owner.auditEntry],
+      'api-keys': [owner.apiKey],
     };
     let paths = [op.template];
     for (const param of op.path) {
@@ -160,10 +177,20 @@ describe('authorization matrix over every operation of openapi.json', () => {
     ]);
   }
 
-  const call = (op: DocumentedOperation, path: string, caller: TestUser): Promise<HttpResponse> =>
+  /** A caller signed in with an API key of one scope (an ADMIN's, so that only the scope decides). */
+  interface KeyCaller {
+    role: string;
+    apiKey: string;
+  }
+
+  const call = (op: DocumentedOperation, path: string, caller: TestUser | KeyCaller): Promise<HttpResponse> =>
     http(
       REQUIRED_QUERIES[op.key] ? `${path}${path.includes('?') ? '&' : '?'}${REQUIRED_QUERIES[op.key]}` : path,
-      { method: op.method, token: caller.accessToken, body: op.body ? exampleOf(op.body) : undefined },
+      {
+        method: op.method,
+        ...('apiKey' in caller ? { headers: { 'x-api-key': caller.apiKey } } : { token: caller.accessToken }),
+        body: op.body ? exampleOf(op.body) : undefined,
+      },
       app.baseUrl,
     );
 
@@ -171,7 +198,7 @@ describe('authorization matrix over every operation of openapi.json', () => {
   async function expectRefused(
     op: DocumentedOperation,
     path: string,
-    caller: TestUser,
+    caller: TestUser | KeyCaller,
     statuses: number[],
     owner: Owner,
   ): Promise<void> {
@@ -279,5 +306,57 @@ describe('authorization matrix over every operation of openapi.json', () => {
     const res = await call(op, path, admin);
     counts.allowed += 1;
     expect([path, res.status]).toEqual([path, 200]);
+  });
+
+  // API keys, over every operation that takes a credential: a key of each scope (an ADMIN's, so that the scope alone
+  // decides) is refused every operation that does not name its scope in openapi.json, and let through those that do.
+  const keys = {} as Record<(typeof SCOPES)[number], KeyCaller>;
+  const keyFor = async (scope: (typeof SCOPES)[number]): Promise<KeyCaller> => {
+    if (keys[scope]) return keys[scope];
+    const res = await http(
+      '/api/v1/api-keys',
+      { method: 'POST', token: admin.accessToken, body: { name: `matrix ${scope}`, scopes: [scope] } },
+      app.baseUrl,
+    );
+    expect(res.status).toBe(201);
+    const caller = { role: `key ${scope}`, apiKey: res.body.data.key as string };
+    // A key's first use notes `lastUsedAt` (then not again for a minute): done here, before any fingerprint.
+    await http('/api/v1/activities', { headers: { 'x-api-key': caller.apiKey } }, app.baseUrl);
+    for (let tries = 0; tries < 100; tries++) {
+      const [row] = await sql('SELECT last_used_at FROM api_keys WHERE id = $1', [res.body.data.id], app.databaseUrl);
+      if (row.last_used_at) break;
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    keys[scope] = caller;
+    return caller;
+  };
+
+  const withCredential = OPERATIONS.filter((op) => RULES[op.key] !== 'public').map((op) => [op.key, op] as const);
+  it.each(withCredential)('%s: a key of another scope is 403, changing nothing', async (_, op) => {
+    const owner = await makeOwner();
+    await integrate();
+    const [{ path }] = targeting(op, owner);
+    const others = SCOPES.filter((scope) => scope !== op.keyScope);
+    expect(others.length).toBeGreaterThanOrEqual(2);
+    for (const scope of others) await expectRefused(op, path, await keyFor(scope), [403], owner);
+  });
+
+  const scoped = OPERATIONS.filter((op) => op.keyScope).map((op) => [op.key, op] as const);
+  it.each(scoped)('%s: a key with the scope it names is let through', async (_, op) => {
+    expect(SCOPES).toContain(op.keyScope);
+    const owner = await makeOwner();
+    await integrate();
+    const [{ path }] = targeting(op, owner);
+    const res = await call(op, path, await keyFor(op.keyScope as (typeof SCOPES)[number]));
+    counts.allowed += 1;
+    expect([path, res.status]).toEqual([path, op.method === 'POST' && !op.path.length ? 201 : 200]);
+  });
+
+  it('names a scope on every operation a key may call, and on none that manages keys, users or sign-in', () => {
+    const scopedKeys = OPERATIONS.filter((op) => op.keyScope).map((op) => op.key);
+    expect(
+      scopedKeys.filter((key) => /\/(api-keys|auth)(\/|$)|\/users(\/\{id\}(\/restore)?)?$/.test(key.split(' ')[1])),
+    ).toEqual([]);
+    expect(scopedKeys.length).toBeGreaterThanOrEqual(15);
   });
 });

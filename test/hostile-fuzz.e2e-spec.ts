@@ -47,7 +47,8 @@ const PASSWORD = 'correct horse battery';
 // ---------------------------------------------------------------------------------------------------------------
 // Values resolved when the request is sent: ids, emails and tokens the app handed out so far.
 
-type PoolName = 'userId' | 'activityId' | 'auditId' | 'email' | 'password' | 'refreshToken' | 'cursor' | 'treeSize';
+type PoolName =
+  'userId' | 'activityId' | 'auditId' | 'apiKeyId' | 'email' | 'password' | 'refreshToken' | 'cursor' | 'treeSize';
 
 /** The ledger's integer parameters: tree sizes and leaf ranges, drawn from the sizes it signed (and 0). */
 const LEDGER_SIZES = /^(treeSize|from|to|start|end)$/;
@@ -84,7 +85,12 @@ class NoGenerator extends Error {}
 type Operation = DocumentedOperation;
 type Param = DocumentedParam;
 const resolve = resolveSchema;
-const POOLS: Record<Collection, PoolName> = { users: 'userId', activities: 'activityId', 'audit-logs': 'auditId' };
+const POOLS: Record<Collection, PoolName> = {
+  users: 'userId',
+  activities: 'activityId',
+  'audit-logs': 'auditId',
+  'api-keys': 'apiKeyId',
+};
 
 /**
  * Whether the document gives the operation a 4xx answer this fuzz can provoke (GET /health has none; the request
@@ -163,6 +169,8 @@ const PLAUSIBLE_TEXT = [
   'LOGIN,VIEW_COURSE',
 ];
 
+/** Times that must lie ahead (an API key's expiry). */
+const FUTURE_DATES = ['2099-01-01T00:00:00.000Z', '2090-06-15T10:05:00+07:00'];
 const DATES = [
   '2025-06-15',
   '2025-06-15T10:05:00.000Z',
@@ -223,6 +231,7 @@ function text(schema: Schema, name: string, p: number, where: Where): fc.Arbitra
   else if (/refresh.?token/i.test(name)) valid.push(sym('refreshToken'));
   else if (/cursor/i.test(name)) valid.push(sym('cursor'));
   else if (/idempotency/i.test(name)) valid.push(sym('idempotencyKey'));
+  else if (/expires/i.test(name)) valid.push(fc.constantFrom(...FUTURE_DATES));
   else if (schema.format === 'date-time' || /date|time|start|end/i.test(name)) valid.push(fc.constantFrom(...DATES));
   else if (/(^|_)id$|Id$/.test(name)) valid.push(fc.constantFrom('1', '2', '42'));
   else valid.push(fc.constantFrom(...PLAUSIBLE_TEXT, ...validLengths(schema)));
@@ -333,7 +342,12 @@ function typed(schema: Schema, name: string, p: number, depth: number): fc.Arbit
     const items = resolve(schema.items ?? {});
     const max = Number(schema.maxItems ?? 10);
     const min = Number(schema.minItems ?? 0);
-    const few = fc.array(value(items, `${name}[]`, p, depth + 1), { minLength: Math.max(min, 1), maxLength: 3 });
+    const element = value(items, `${name}[]`, p, depth + 1);
+    const length = { minLength: Math.max(min, 1), maxLength: 3 };
+    // A set (`uniqueItems`) is sent without repeats when valid; with them, it is one of the hostile choices.
+    const few = schema.uniqueItems
+      ? fc.uniqueArray(element, { ...length, selector: (item) => JSON.stringify(item) })
+      : fc.array(element, length);
     const minimal = minimalValid(items);
     return either(
       p,
@@ -705,6 +719,7 @@ class World {
     userId: [],
     activityId: [],
     auditId: [],
+    apiKeyId: [],
     email: [],
     password: [PASSWORD],
     refreshToken: [],
@@ -1005,6 +1020,18 @@ describe('hostile input, fuzzed over every operation of openapi.json', () => {
     }
     for (const row of await sql<{ id: string }>('SELECT id FROM activities', [], app.databaseUrl))
       world.add('activityId', Number(row.id));
+    for (const actor of ACTORS) {
+      const res = await http(
+        `${API}/api-keys`,
+        {
+          method: 'POST',
+          token: world.actors.get(actor)!.accessToken,
+          body: { name: actor, scopes: ['activities:read'] },
+        },
+        app.baseUrl,
+      );
+      world.add('apiKeyId', res.body.data.id);
+    }
     for (const row of await sql<{ id: string }>('SELECT id FROM audit_logs', [], app.databaseUrl))
       world.add('auditId', Number(row.id));
     await integrate();

@@ -65,6 +65,47 @@ const redisServer = spawnSync('redis-server', ['--version']).status === 0;
     expect(await statusWithin(200, meOnFirst, 401)).toBe(401);
   });
 
+  it('an API key revoked through one instance stops at once on the other, which had it cached', async () => {
+    const user = await createUser();
+    const created = await http(
+      '/api/v1/api-keys',
+      { method: 'POST', token: user.accessToken, body: { name: 'two instances', scopes: ['activities:read'] } },
+      first.baseUrl,
+    );
+    expect(created.status).toBe(201);
+    const listOnSecond = () =>
+      http('/api/v1/activities', { headers: { 'x-api-key': created.body.data.key } }, second.baseUrl);
+    expect((await listOnSecond()).status).toBe(200);
+    expect((await listOnSecond()).status).toBe(200);
+    const revoked = await http(
+      `/api/v1/api-keys/${created.body.data.id}`,
+      { method: 'DELETE', token: user.accessToken },
+      first.baseUrl,
+    );
+    expect(revoked.status).toBe(200);
+    expect(await statusWithin(200, listOnSecond, 401)).toBe(401);
+  });
+
+  it('a key whose user is demoted through one instance loses the ADMIN’s routes on the other', async () => {
+    const admin = await createAdmin();
+    const other = await createAdmin();
+    const created = await http(
+      '/api/v1/api-keys',
+      { method: 'POST', token: other.accessToken, body: { name: 'auditor', scopes: ['audit:read'] } },
+      first.baseUrl,
+    );
+    const auditOnSecond = () =>
+      http('/api/v1/audit-logs', { headers: { 'x-api-key': created.body.data.key } }, second.baseUrl);
+    expect((await auditOnSecond()).status).toBe(200);
+    const demoted = await http(
+      `/api/v1/users/${other.id}`,
+      { method: 'PATCH', token: admin.accessToken, body: { role: 'PARTICIPANT' } },
+      first.baseUrl,
+    );
+    expect(demoted.status).toBe(200);
+    expect(await statusWithin(200, auditOnSecond, 403)).toBe(403);
+  });
+
   it('never serves a list through one instance that is stale after a write through the other', async () => {
     const user = await createUser();
     const admin = await createAdmin();

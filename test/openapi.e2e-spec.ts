@@ -50,7 +50,9 @@ describe('the OpenAPI document', () => {
       expect(operation.operationId).toMatch(/^[A-Z][A-Za-z]+_[a-z][A-Za-z]+$/);
       expect(operation.summary).toBeTruthy();
       expect(operation.description).toBeTruthy();
-      expect(operation.tags).toEqual([expect.stringMatching(/^(Health|Auth|Users|Activities|Audit logs|Ledger)$/)]);
+      expect(operation.tags).toEqual([
+        expect.stringMatching(/^(Health|Auth|Users|Activities|Audit logs|Ledger|API keys)$/),
+      ]);
     }
   });
 

@@ -104,4 +104,21 @@ describe('the generated TypeScript client', () => {
     const verified = await api.GET('/api/v1/audit-logs/verify');
     expect(verified.data!.data.valid).toBe(true);
   });
+
+  it('records with an API key: a signed-in user makes one, a service sends it', async () => {
+    const owner = await createAdmin();
+    const signedIn = createLogbookClient(sharedBaseUrl(), { token: () => owner.accessToken });
+    const created = await signedIn.POST('/api/v1/api-keys', {
+      body: { name: 'sdk service', scopes: ['activities:write', 'activities:read'] },
+    });
+    expect(created.response.status).toBe(201);
+    const service = createLogbookClient(sharedBaseUrl(), { apiKey: created.data!.data.key });
+    const recorded = await service.POST('/api/v1/activities', { body: { action: 'CRON_JOB_RAN' } });
+    expect(recorded.response.status).toBe(201);
+    expect(recorded.data!.data.user).toBe(owner.id);
+    const listed = await service.GET('/api/v1/activities', { params: { query: { action: 'CRON_JOB_RAN' } } });
+    expect(listed.data!.data.map((activity) => activity.id)).toContain(recorded.data!.data.id);
+    const refused = await service.GET('/api/v1/users');
+    expect(refused.response.status).toBe(403);
+  });
 });

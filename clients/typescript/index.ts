@@ -11,6 +11,8 @@ export type LogbookClient = Client<paths>;
 export interface LogbookClientOptions {
   /** The access token to send, read before every request (so a sign-in or refresh takes effect at once). */
   token?: () => string | undefined;
+  /** An API key (`lbk_...`), sent as `X-API-Key`: what a service records with instead of a token. */
+  apiKey?: string;
   /** For example `th` or `de`. */
   language?: string;
 }
@@ -21,6 +23,7 @@ export function createLogbookClient(baseUrl: string, options: LogbookClientOptio
     onRequest({ request }) {
       const token = options.token?.();
       if (token) request.headers.set('Authorization', `Bearer ${token}`);
+      if (options.apiKey) request.headers.set('X-API-Key', options.apiKey);
       if (options.language) request.headers.set('Accept-Language', options.language);
       return request;
     },

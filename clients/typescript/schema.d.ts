@@ -564,6 +564,54 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/api-keys": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API keys
+         * @description The caller’s keys (an ADMIN: everyone’s, or `userId`’s). Never the key itself.
+         */
+        get: operations["ApiKeys_list"];
+        put?: never;
+        /**
+         * Create an API key
+         * @description For the caller, or (an ADMIN only) for `userId`. `key` is in this answer only; keep it. Signed in with a token, not a key.
+         */
+        post: operations["ApiKeys_create"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/api-keys/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Get an API key
+         * @description Its owner or an ADMIN; others read 404.
+         */
+        get: operations["ApiKeys_get"];
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API key
+         * @description Its owner or an ADMIN. The key stops working at once, on every instance.
+         */
+        delete: operations["ApiKeys_revoke"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
@@ -711,7 +759,7 @@ export interface components {
         /** @enum {string} */
         AuditAction: "CREATE" | "UPDATE" | "DELETE" | "RESTORE" | "LOGIN_SUCCESS" | "LOGIN_FAILED" | "LOGOUT" | "PASSWORD_CHANGE" | "RETENTION";
         /** @enum {string} */
-        AuditEntityType: "User" | "Auth" | "ActivityLog" | "AuditLog";
+        AuditEntityType: "User" | "Auth" | "ActivityLog" | "AuditLog" | "ApiKey";
         AuditLogResponseDto: {
             /** @example 1 */
             id: number;
@@ -755,6 +803,11 @@ export interface components {
             user_agent: string | null;
             /** @example 0b6c1a7e-3f52-4f8e-9d0e-6a1f6f0c2a11 */
             request_id: string | null;
+            /**
+             * @description The API key the change was made with, or null.
+             * @example null
+             */
+            api_key_id: number | null;
             /**
              * Format: date-time
              * @example 2024-12-09T10:30:00.000Z
@@ -1066,6 +1119,98 @@ export interface components {
             /** @description RFC 9162 2.1.3 inclusion proof, base64 hashes, bottom up. */
             proof: string[];
             checkpoint: components["schemas"]["CheckpointDto"];
+        };
+        CreatedApiKeyDto: {
+            /** @example 3 */
+            id: number;
+            /** @example billing service */
+            name: string;
+            /**
+             * @example [
+             *       "activities:write"
+             *     ]
+             */
+            scopes: ("activities:read" | "activities:write" | "audit:read")[];
+            /**
+             * @description The user the key acts as.
+             * @example 7
+             */
+            userId: number;
+            /**
+             * @description The key's first 12 characters.
+             * @example lbk_Zm9vYmFy
+             */
+            prefix: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description Updated at most once a minute.
+             */
+            lastUsedAt: string | null;
+            /**
+             * @description The key: send it as `X-API-Key` or `Authorization: Bearer`. Shown once; only its hash is kept.
+             * @example lbk_Zm9vYmFyYmF6cXV4cXV1eGNvcmdlZ3JhdWx0Z2FycGx5
+             */
+            key: string;
+        };
+        CreateApiKeyDto: {
+            /**
+             * @description What the key is for, to recognise it by.
+             * @example billing service
+             */
+            name: string;
+            /**
+             * @description At least one; `audit:read` only for an ADMIN's key.
+             * @example [
+             *       "activities:write"
+             *     ]
+             */
+            scopes: ("activities:read" | "activities:write" | "audit:read")[];
+            /**
+             * Format: date-time
+             * @description When the key stops working; in the future. Unset: never.
+             * @example 2027-01-01T00:00:00.000Z
+             */
+            expiresAt?: string;
+            /**
+             * @description The user the key acts as (an ADMIN only); default the caller.
+             * @example 7
+             */
+            userId?: number;
+        };
+        ApiKeyResponseDto: {
+            /** @example 3 */
+            id: number;
+            /** @example billing service */
+            name: string;
+            /**
+             * @example [
+             *       "activities:write"
+             *     ]
+             */
+            scopes: ("activities:read" | "activities:write" | "audit:read")[];
+            /**
+             * @description The user the key acts as.
+             * @example 7
+             */
+            userId: number;
+            /**
+             * @description The key's first 12 characters.
+             * @example lbk_Zm9vYmFy
+             */
+            prefix: string;
+            /** Format: date-time */
+            createdAt: string;
+            /** Format: date-time */
+            expiresAt: string | null;
+            /**
+             * Format: date-time
+             * @description Updated at most once a minute.
+             */
+            lastUsedAt: string | null;
         };
     };
     responses: never;
@@ -1422,6 +1567,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Request body is too large */
             413: {
                 headers: {
@@ -1514,6 +1668,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Request body is too large */
             413: {
                 headers: {
@@ -1582,6 +1745,15 @@ export interface operations {
             };
             /** @description Unauthorized */
             401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
                 headers: {
                     [name: string]: unknown;
                 };
@@ -2378,6 +2550,10 @@ export interface operations {
                 status?: "PENDING" | "IN_PROGRESS" | "DONE" | "FAILED" | "COMPLETED";
                 targetType?: components["schemas"]["TargetType"];
                 targetId?: string;
+                /** @description The actor's `userId`, exactly: what one of a service's own users did. */
+                actorId?: string;
+                /** @description The actor's email, exactly but in any case. */
+                actorEmail?: string;
                 /** @description The context's source, such as `WEB_APP`. */
                 source?: string;
                 /** @description From this day (`YYYY-MM-DD`, such as `2025-01-01`) or instant (ISO 8601), inclusive. */
@@ -2526,6 +2702,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Conflict with existing data */
             409: {
                 headers: {
@@ -2626,6 +2811,15 @@ export interface operations {
                     "application/json": components["schemas"]["ErrorEnvelopeDto"];
                 };
             };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
             /** @description Conflict with existing data */
             409: {
                 headers: {
@@ -2686,6 +2880,10 @@ export interface operations {
                 status?: "PENDING" | "IN_PROGRESS" | "DONE" | "FAILED" | "COMPLETED";
                 targetType?: components["schemas"]["TargetType"];
                 targetId?: string;
+                /** @description The actor's `userId`, exactly: what one of a service's own users did. */
+                actorId?: string;
+                /** @description The actor's email, exactly but in any case. */
+                actorEmail?: string;
                 /** @description The context's source, such as `WEB_APP`. */
                 source?: string;
                 /** @description From this day (`YYYY-MM-DD`, such as `2025-01-01`) or instant (ISO 8601), inclusive. */
@@ -3312,6 +3510,10 @@ export interface operations {
                 status?: "PENDING" | "IN_PROGRESS" | "DONE" | "FAILED" | "COMPLETED";
                 targetType?: components["schemas"]["TargetType"];
                 targetId?: string;
+                /** @description The actor's `userId`, exactly: what one of a service's own users did. */
+                actorId?: string;
+                /** @description The actor's email, exactly but in any case. */
+                actorEmail?: string;
                 /** @description The context's source, such as `WEB_APP`. */
                 source?: string;
                 /** @description From this day (`YYYY-MM-DD`, such as `2025-01-01`) or instant (ISO 8601), inclusive. */
@@ -3902,6 +4104,387 @@ export interface operations {
             };
             /** @description Conflict with existing data */
             409: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ApiKeys_list: {
+        parameters: {
+            query?: {
+                /** @description Page number, from 1. Not together with `cursor`. */
+                page?: number;
+                /** @description Items per page, 1 to 100. */
+                limit?: number;
+                /** @description `meta.nextCursor` of the previous page, for keyset reading at any depth. Same filters and ordering only. */
+                cursor?: string;
+                /** @description Whose keys (an ADMIN: anyone's; others: only their own). */
+                userId?: number;
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["ApiKeyResponseDto"][];
+                        meta: components["schemas"]["PageMetaDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ApiKeys_create: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["CreateApiKeyDto"];
+            };
+        };
+        responses: {
+            /** @description Created */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["CreatedApiKeyDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unsupported content type: send application/json */
+            415: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ApiKeys_get: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["ApiKeyResponseDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Too many requests, please retry later */
+            429: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Service temporarily unavailable, please retry */
+            503: {
+                headers: {
+                    /** @description Seconds to wait before trying again */
+                    "Retry-After"?: number;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+        };
+    };
+    ApiKeys_revoke: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: number;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Success */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @enum {boolean} */
+                        success: true;
+                        /** @example Success */
+                        message: string;
+                        data: components["schemas"]["ApiKeyResponseDto"];
+                    };
+                };
+            };
+            /** @description Bad request */
+            400: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unauthorized */
+            401: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Forbidden */
+            403: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Not found */
+            404: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Request body is too large */
+            413: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ErrorEnvelopeDto"];
+                };
+            };
+            /** @description Unsupported content type: send application/json */
+            415: {
                 headers: {
                     [name: string]: unknown;
                 };

@@ -1,8 +1,10 @@
 import { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { STATUS_MESSAGES } from '../common/i18n/messages';
+import { KEY_SCOPE_EXTENSION } from '../modules/api-keys/api-key-scopes';
 
 export const BEARER_SCHEME = 'bearer';
+export const API_KEY_SCHEME = 'apiKey';
 
 /** The OpenAPI document as the code defines it; `npm run openapi` commits it as openapi.json. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -21,13 +23,44 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken from /api/v1/auth/login' },
       BEARER_SCHEME,
     )
+    .addApiKey(
+      {
+        type: 'apiKey',
+        in: 'header',
+        name: 'X-API-Key',
+        description:
+          'An API key (`lbk_...`, from POST /api/v1/api-keys), also accepted as `Authorization: Bearer <key>`. ' +
+          'Only on operations that name the scope it needs (`x-api-key-scope`); elsewhere a key gets 403.',
+      },
+      API_KEY_SCHEME,
+    )
     .addSecurityRequirements(BEARER_SCHEME)
     .addTag('Health', 'Liveness and readiness of the service and its database and cache')
     .build();
   const document = SwaggerModule.createDocument(app, config, {
     operationIdFactory: (controllerKey, methodKey) => `${controllerKey.replace(/Controller$/, '')}_${methodKey}`,
   });
-  return documentServiceErrors(documentBodyErrors(typeNullableReferences(document)));
+  return documentKeyScopes(documentServiceErrors(documentBodyErrors(typeNullableReferences(document))));
+}
+
+/**
+ * An operation that names the scope a key needs (`x-api-key-scope`) takes a key as well as a bearer token. Any
+ * operation that takes a credential can answer 403: to a key, every operation outside its scopes.
+ */
+function documentKeyScopes(document: OpenAPIObject): OpenAPIObject {
+  const envelope = { 'application/json': { schema: { $ref: '#/components/schemas/ErrorEnvelopeDto' } } };
+  for (const [path, item] of Object.entries(document.paths)) {
+    for (const operation of [item.get, item.post, item.put, item.patch, item.delete]) {
+      if (!operation) continue;
+      if ((operation as unknown as Record<string, unknown>)[KEY_SCOPE_EXTENSION]) {
+        operation.security = [{ [BEARER_SCHEME]: [] }, { [API_KEY_SCHEME]: [] }];
+      }
+      if (path.startsWith('/api/') && operation.security?.length !== 0) {
+        operation.responses['403'] ??= { description: STATUS_MESSAGES[403].en, content: envelope };
+      }
+    }
+  }
+  return document;
 }
 
 /**

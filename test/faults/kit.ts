@@ -8,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 import { EmbeddedPostgres } from '../../src/database/embedded-postgres';
 import { ROOT, RunningLogbook, spawnLogbook } from '../helpers/process';
+import { TEST_LEDGER_KEY } from '../helpers/settings';
 
 /**
  * What the fault scenarios share: servers of their own on spare ports (never the machine's), Logbook's production
@@ -151,7 +152,14 @@ export async function startLogbook(env: Record<string, string>): Promise<Running
     throw new Error('dist/src/main.js is missing: run `npm run build` first (`npm run test:faults` does)');
   }
   const { ready } = spawnLogbook(
-    { NODE_ENV: 'production', JWT_SECRET, LOG_LEVEL: 'info', RATE_LIMIT_MAX: '0', ...env },
+    {
+      NODE_ENV: 'production',
+      JWT_SECRET,
+      LEDGER_SIGNING_KEY: TEST_LEDGER_KEY,
+      LOG_LEVEL: 'info',
+      RATE_LIMIT_MAX: '0',
+      ...env,
+    },
     [],
     'build',
   );

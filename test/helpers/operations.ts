@@ -15,7 +15,7 @@ export const DOCUMENT = JSON.parse(
 ) as OpenApiDocument;
 
 /** The collections whose members a path id names. */
-export const COLLECTIONS = ['users', 'activities', 'audit-logs'] as const;
+export const COLLECTIONS = ['users', 'activities', 'audit-logs', 'api-keys'] as const;
 export type Collection = (typeof COLLECTIONS)[number];
 
 export interface DocumentedParam {
@@ -43,6 +43,8 @@ export interface DocumentedOperation {
   collections: Record<string, Collection | undefined>;
   /** The documented statuses. */
   statuses: number[];
+  /** The scope an API key needs for the operation (`x-api-key-scope`); none: keys are refused. */
+  keyScope?: string;
 }
 
 export function documentedOperations(): DocumentedOperation[] {
@@ -77,6 +79,7 @@ export function documentedOperations(): DocumentedOperation[] {
           body: content['application/json']?.schema,
           collections,
           statuses: Object.keys(operation.responses ?? {}).map(Number),
+          keyScope: operation['x-api-key-scope'] as string | undefined,
         };
       }),
   );

@@ -8,6 +8,8 @@ export interface AuthUser {
   /** As when the access token was issued. */
   name: string;
   role: Role;
-  /** The login (session) the access token belongs to. */
-  sessionId: string;
+  /** The login (session) the access token belongs to; null for a caller signed in with an API key. */
+  sessionId: string | null;
+  /** Set when the caller signed in with an API key: the key, and what it may do. */
+  apiKey?: { id: number; scopes: readonly string[] };
 }

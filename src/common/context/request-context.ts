@@ -12,6 +12,8 @@ export interface RequestContext {
   /** Set by authentication once the caller is known. */
   userId?: number;
   userEmail?: string;
+  /** Set when the caller signed in with an API key: the key's id, which the audit entries it causes name. */
+  apiKeyId?: number;
 }
 
 const storage = new AsyncLocalStorage<RequestContext>();

@@ -144,6 +144,27 @@ export const MESSAGES = {
     th: 'Idempotency-Key นี้ถูกใช้กับคำขออื่นแล้ว',
     de: 'Dieser Idempotency-Key wurde bereits für eine andere Anfrage verwendet',
   },
+  apiKeyScope: {
+    en: 'This API key may not do this ({scope})',
+    th: 'API key นี้ไม่มีสิทธิ์ดำเนินการนี้ ({scope})',
+    de: 'Dieser API-Schlüssel darf das nicht ({scope})',
+  },
+  apiKeyNotFound: {
+    en: 'API key {id} not found',
+    th: 'ไม่พบ API key {id}',
+    de: 'API-Schlüssel {id} nicht gefunden',
+  },
+  apiKeyAdminScope: {
+    en: 'Only an ADMIN’s key may hold {scope}',
+    th: 'มีเพียง key ของ ADMIN เท่านั้นที่มี {scope} ได้',
+    de: 'Nur der Schlüssel eines ADMIN darf {scope} haben',
+  },
+  apiKeyCreated: {
+    en: 'API key created: keep it now, it is not shown again',
+    th: 'สร้าง API key แล้ว: เก็บไว้ตอนนี้ จะไม่แสดงอีก',
+    de: 'API-Schlüssel erstellt: jetzt sichern, er wird nicht wieder angezeigt',
+  },
+  apiKeyRevoked: { en: 'API key revoked', th: 'เพิกถอน API key แล้ว', de: 'API-Schlüssel widerrufen' },
   signedOut: { en: 'Signed out', th: 'ออกจากระบบแล้ว', de: 'Abgemeldet' },
   passwordChanged: { en: 'Password changed', th: 'เปลี่ยนรหัสผ่านแล้ว', de: 'Passwort geändert' },
   internalError: {

@@ -1,3 +1,4 @@
+import { KeyScope } from '../api-keys/api-key-scopes';
 import {
   applyDecorators,
   Body,
@@ -61,6 +62,7 @@ export class ActivityLogController {
   constructor(private readonly activities: ActivityLogService) {}
 
   @Post()
+  @KeyScope('activities:write')
   @ApiOperation({
     summary: 'Record an activity',
     description:
@@ -75,6 +77,7 @@ export class ActivityLogController {
   }
 
   @Post('batch')
+  @KeyScope('activities:write')
   @ApiOperation({
     summary: 'Record 1 to 1000 activities at once',
     description:
@@ -92,6 +95,7 @@ export class ActivityLogController {
   }
 
   @Get()
+  @KeyScope('activities:read')
   @ApiOperation({
     summary: 'List activities',
     description:
@@ -105,6 +109,7 @@ export class ActivityLogController {
   }
 
   @Get('export')
+  @KeyScope('activities:read')
   @RawResponse()
   @ApiOperation({
     summary: 'Export activities as CSV or NDJSON',
@@ -131,6 +136,7 @@ export class ActivityLogController {
   }
 
   @Get(':id')
+  @KeyScope('activities:read')
   @ApiOperation({
     summary: 'Get an activity',
     description: 'Another user’s (non-ADMIN): 403; missing or deleted: 404.',
@@ -142,12 +148,14 @@ export class ActivityLogController {
   }
 
   @Patch(':id')
+  @KeyScope('activities:write')
   @StatusChangeDocs('PATCH /activities/{id}/status, by its other name.')
   update(@CurrentUser() caller: AuthUser, @Param('id', IdParamPipe) id: number, @Body() dto: UpdateStatusDto) {
     return this.changeStatus(caller, id, dto);
   }
 
   @Patch(':id/status')
+  @KeyScope('activities:write')
   @StatusChangeDocs(
     'PENDING -> IN_PROGRESS -> DONE | FAILED, or PENDING straight to DONE or FAILED; COMPLETED means DONE. The same status again: 200, nothing changes. Leaving DONE or FAILED: 409. Unknown status: 400 "Invalid status".',
   )
@@ -156,6 +164,7 @@ export class ActivityLogController {
   }
 
   @Delete(':id')
+  @KeyScope('activities:write')
   @ApiOperation({ summary: 'Delete an activity (soft)', description: 'Owner or ADMIN. It then reads as 404.' })
   @ApiEnvelope(ActivityResponseDto)
   @ApiErrors(400, 401, 403, 404)
@@ -164,6 +173,7 @@ export class ActivityLogController {
   }
 
   @Post(':id/restore')
+  @KeyScope('activities:write')
   @HttpCode(200)
   @ApiOperation({
     summary: 'Restore a deleted activity',

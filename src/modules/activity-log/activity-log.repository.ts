@@ -32,6 +32,8 @@ export interface ActivityFilters {
   status?: ActivityStatus;
   targetType?: TargetType;
   targetId?: string;
+  actorId?: string;
+  actorEmail?: string;
   source?: string;
   from?: Date;
   to?: Date;
@@ -278,6 +280,8 @@ export class ActivityLogRepository {
     if (filters.status) where.add('a.status = $?', filters.status);
     if (filters.targetType) where.add('a.target_type = $?', filters.targetType);
     if (filters.targetId) where.add('a.target_id = $?', filters.targetId);
+    if (filters.actorId) where.add('a.actor_user_id = $?', filters.actorId);
+    if (filters.actorEmail) where.add('lower(a.actor_email) = lower($?)', filters.actorEmail);
     if (filters.source) where.add('a.context_source = $?', filters.source);
     if (filters.from) where.add('a.timestamp >= $?', filters.from);
     if (filters.to) where.add('a.timestamp <= $?', filters.to);

@@ -228,6 +228,8 @@ export class ActivityLogService {
       status: query.status === undefined ? undefined : parseStatus(query.status),
       targetType: query.targetType,
       targetId: query.targetId,
+      actorId: query.actorId,
+      actorEmail: query.actorEmail,
       source: query.source,
       from,
       to,

@@ -1,3 +1,4 @@
+import { KeyScope } from '../api-keys/api-key-scopes';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiHeader, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { AuthUser } from '../../common/auth/auth-user';
@@ -15,6 +16,7 @@ export class UserActivitiesController {
   constructor(private readonly activities: ActivityLogService) {}
 
   @Get()
+  @KeyScope('activities:read')
   @ApiOperation({
     summary: 'List one user’s activities',
     description: 'The same as GET /activities for one user. Another user’s list for a non-ADMIN: 403.',

@@ -1,3 +1,4 @@
+import { KeyScope } from '../api-keys/api-key-scopes';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../../common/auth/auth.decorators';
@@ -15,6 +16,7 @@ export class AuditLogController {
   constructor(private readonly auditLogs: AuditLogService) {}
 
   @Get()
+  @KeyScope('audit:read')
   @ApiOperation({
     summary: 'List audit trail entries',
     description:
@@ -27,6 +29,7 @@ export class AuditLogController {
   }
 
   @Get('verify')
+  @KeyScope('audit:read')
   @ApiOperation({
     summary: 'Verify the hash chain of the audit trail',
     description:
@@ -39,6 +42,7 @@ export class AuditLogController {
   }
 
   @Get(':id')
+  @KeyScope('audit:read')
   @ApiOperation({ summary: 'Get one audit trail entry', description: 'ADMIN only.' })
   @ApiEnvelope(AuditLogResponseDto)
   @ApiErrors(400, 401, 403, 404)

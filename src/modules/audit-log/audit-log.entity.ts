@@ -15,7 +15,7 @@ export const AUDIT_ACTIONS = [
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** What the trail records changes of. Auditing a new entity starts by naming it here. */
-export const AUDITED_ENTITIES = ['User', 'Auth', 'ActivityLog', 'AuditLog'] as const;
+export const AUDITED_ENTITIES = ['User', 'Auth', 'ActivityLog', 'AuditLog', 'ApiKey'] as const;
 export type AuditedEntity = (typeof AUDITED_ENTITIES)[number];
 
 /**
@@ -66,6 +66,10 @@ export class AuditLog {
 
   @Column({ type: 'varchar', length: 128, nullable: true })
   requestId: string | null;
+
+  /** The API key that made the change, or null (a key's id; the key may since have been revoked). */
+  @Column({ type: 'bigint', nullable: true, transformer: bigintToNumber })
+  apiKeyId: number | null;
 
   @Column({ type: 'char', length: 64 })
   prevHash: string;

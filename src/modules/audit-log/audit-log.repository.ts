@@ -19,6 +19,7 @@ export interface NewAuditEntry {
   ipAddress: string | null;
   userAgent: string | null;
   requestId: string | null;
+  apiKeyId: number | null;
 }
 
 export const AUDIT_SORT_COLUMNS = {
@@ -61,8 +62,8 @@ export class AuditLogRepository {
       // The same statement queues the entry for the ledger, so none is stored without reaching the tree.
       `WITH inserted AS (
          INSERT INTO audit_logs (user_id, username, action, entity_type, entity_id, old_values, new_values,
-                                 ip_address, user_agent, request_id)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+                                 ip_address, user_agent, request_id, api_key_id)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
          RETURNING id, created_at
        ), queued AS (
          INSERT INTO ledger_pending (kind, record_id, recorded_at) SELECT 'audit', id, created_at FROM inserted
@@ -79,6 +80,7 @@ export class AuditLogRepository {
         entry.ipAddress,
         entry.userAgent,
         entry.requestId,
+        entry.apiKeyId,
       ],
     );
     return Number(id);

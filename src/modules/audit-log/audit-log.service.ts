@@ -56,6 +56,7 @@ export class AuditLogService {
       ipAddress: context?.ipAddress ?? null,
       userAgent: context?.userAgent ?? null,
       requestId: context?.requestId ?? null,
+      apiKeyId: record.actor ? null : (context?.apiKeyId ?? null),
     });
     tx.touch('auditEntryAdded', id);
   }

@@ -3,6 +3,7 @@ import { APP_GUARD } from '@nestjs/core';
 import { PassportModule } from '@nestjs/passport';
 import { AuditLogModule } from '../audit-log/audit-log.module';
 import { UsersModule } from '../users/users.module';
+import { ApiKeyScopeGuard } from '../api-keys/api-key-scope.guard';
 import { AuthController } from './auth.controller';
 import { AuthenticationGuard, RolesGuard } from './auth.guards';
 import { AuthService } from './auth.service';
@@ -26,6 +27,7 @@ import { TokenService } from './token.service';
     LoginThrottleService,
     JwtStrategy,
     { provide: APP_GUARD, useClass: AuthenticationGuard },
+    { provide: APP_GUARD, useClass: ApiKeyScopeGuard },
     { provide: APP_GUARD, useClass: RolesGuard },
   ],
   exports: [PasswordHasher],

@@ -99,10 +99,13 @@ export class AuthService {
   }
 
   async logout(caller: AuthUser): Promise<void> {
+    // Only a login can be signed out of (a key is refused before it gets here).
+    const sessionId = caller.sessionId;
+    if (!sessionId) throw new AppException(HttpStatus.FORBIDDEN, 'forbidden');
     await this.transactions.run(async (tx) => {
-      await this.sessions.revoke(tx, caller.sessionId, 'LOGOUT');
+      await this.sessions.revoke(tx, sessionId, 'LOGOUT');
       await this.audit.record(tx, { action: 'LOGOUT', entityType: 'Auth', entityId: caller.id });
-      tx.afterCommit(() => this.sessionState.revoked({ sessionIds: [caller.sessionId] }));
+      tx.afterCommit(() => this.sessionState.revoked({ sessionIds: [sessionId] }));
     });
   }
 
@@ -117,7 +120,12 @@ export class AuthService {
     const passwordHash = await this.passwords.hash(dto.newPassword);
     await this.transactions.run(async (tx) => {
       await this.users.setPasswordHash(tx, caller.id, passwordHash);
-      const ended = await this.sessions.revokeAllOfUser(tx, caller.id, 'PASSWORD_CHANGE', caller.sessionId);
+      const ended = await this.sessions.revokeAllOfUser(
+        tx,
+        caller.id,
+        'PASSWORD_CHANGE',
+        caller.sessionId ?? undefined,
+      );
       await this.audit.record(tx, {
         action: 'PASSWORD_CHANGE',
         entityType: 'Auth',

@@ -3,6 +3,10 @@ import { NO_ANSWER, RedisService } from '../../redis/redis.service';
 import { SessionsRepository } from './sessions.repository';
 
 const MAX_ENTRIES = 100_000;
+
+/** A revocation as every instance hears it: logins, every credential of a user, an API key, or everything. */
+export type Revocation =
+  { kind: 'sid'; value: string } | { kind: 'user'; value: number } | { kind: 'key'; value: number } | { kind: 'all' };
 /** A bound on how long a cached "live" answer is trusted, should a revocation message ever be missed. */
 const ENTRY_TTL_MS = 5 * 60_000;
 
@@ -18,6 +22,7 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
   /** Bumped by every invalidation, so a database answer read across one is not cached. */
   private generation = 0;
   private subscribed = false;
+  private readonly listeners: ((revocation: Revocation) => void)[] = [];
 
   constructor(
     private readonly sessions: SessionsRepository,
@@ -48,8 +53,18 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
     this.subscribed = false;
   }
 
+  /** Whether a credential's live state may be kept in memory: without Redis, or with its revocations subscribed. */
+  get cacheable(): boolean {
+    return !this.redis.enabled || this.subscribed;
+  }
+
+  /** Other credentials kept in memory (API keys) hear every revocation, from this instance and the others. */
+  onRevocation(listener: (revocation: Revocation) => void): void {
+    this.listeners.push(listener);
+  }
+
   async isActive(sessionId: string, userId: number): Promise<boolean> {
-    const cacheable = !this.redis.enabled || this.subscribed;
+    const cacheable = this.cacheable;
     const cached = cacheable ? this.live.get(sessionId) : undefined;
     if (cached && cached.userId === userId && cached.until > Date.now()) return true;
     const generation = this.generation;
@@ -62,10 +77,11 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
   }
 
   /** After the revocation committed: these logins, or every login of a user, stop working everywhere. */
-  async revoked(target: { sessionIds?: string[]; userId?: number }): Promise<void> {
+  async revoked(target: { sessionIds?: string[]; userId?: number; apiKeyIds?: number[] }): Promise<void> {
     const messages = [
       ...(target.sessionIds ?? []).map((id) => `sid:${id}`),
       ...(target.userId !== undefined ? [`user:${target.userId}`] : []),
+      ...(target.apiKeyIds ?? []).map((id) => `key:${id}`),
     ];
     for (const message of messages) this.apply(message);
     if (!this.redis.enabled || !messages.length) return;
@@ -82,14 +98,23 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
     const [kind, value] = message.split(':');
     if (kind === 'sid') {
       this.live.delete(value);
+      this.tell({ kind, value });
     } else if (kind === 'user') {
       const userId = Number(value);
       for (const [sessionId, entry] of this.live) if (entry.userId === userId) this.live.delete(sessionId);
+      this.tell({ kind, value: userId });
+    } else if (kind === 'key') {
+      this.tell({ kind, value: Number(value) });
     }
   }
 
   private clear(): void {
     this.generation += 1;
     this.live.clear();
+    this.tell({ kind: 'all' });
+  }
+
+  private tell(revocation: Revocation): void {
+    for (const listener of this.listeners) listener(revocation);
   }
 }

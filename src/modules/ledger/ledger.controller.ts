@@ -1,3 +1,4 @@
+import { KeyScope } from '../api-keys/api-key-scopes';
 import { Controller, Get, Param, Query } from '@nestjs/common';
 import { ApiOperation, ApiTags } from '@nestjs/swagger';
 import { AuthUser } from '../../common/auth/auth-user';
@@ -64,6 +65,7 @@ export class LedgerController {
 
   @Roles('ADMIN')
   @Get('ledger/leaves')
+  @KeyScope('audit:read')
   @ApiOperation({
     summary: 'Leaves of the tree, for monitors',
     description: 'ADMIN only. At most 1000: `start` inclusive, `end` exclusive.',
@@ -76,6 +78,7 @@ export class LedgerController {
 
   @Roles('ADMIN')
   @Get('ledger/verify')
+  @KeyScope('audit:read')
   @ApiOperation({
     summary: 'Check every record against its leaf, the tree against every checkpoint',
     description:
@@ -88,6 +91,7 @@ export class LedgerController {
   }
 
   @Get('activities/:id/proof')
+  @KeyScope('activities:read')
   @ApiOperation({
     summary: 'The inclusion proof of an activity',
     description: `As GET /activities/{id} for who may ask. Against the latest checkpoint or the one of \`treeSize\`. ${PROOF_NOT_YET}`,
@@ -104,6 +108,7 @@ export class LedgerController {
 
   @Roles('ADMIN')
   @Get('audit-logs/:id/proof')
+  @KeyScope('audit:read')
   @ApiOperation({
     summary: 'The inclusion proof of an audit entry',
     description: `ADMIN only. Against the latest checkpoint or the one of \`treeSize\`. ${PROOF_NOT_YET}`,

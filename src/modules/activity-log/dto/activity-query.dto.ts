@@ -49,6 +49,22 @@ export class ActivityFilterDto {
   @MaxLength(100)
   targetId?: string;
 
+  /** The actor's `userId`, exactly: what one of a service's own users did. */
+  @ApiPropertyOptional({ maxLength: 100 })
+  @IsOptional()
+  @QueryString()
+  @IsString()
+  @MaxLength(100)
+  actorId?: string;
+
+  /** The actor's email, exactly but in any case. */
+  @ApiPropertyOptional({ maxLength: 254 })
+  @IsOptional()
+  @QueryString()
+  @IsString()
+  @MaxLength(254)
+  actorEmail?: string;
+
   /** The context's source, such as `WEB_APP`. */
   @ApiPropertyOptional({ maxLength: 100 })
   @IsOptional()

@@ -40,6 +40,10 @@ export class AuditLogResponseDto {
   @ApiProperty({ type: 'string', nullable: true, example: '0b6c1a7e-3f52-4f8e-9d0e-6a1f6f0c2a11' })
   request_id: string | null;
 
+  /** The API key the change was made with, or null. */
+  @ApiProperty({ type: 'integer', nullable: true, example: null })
+  api_key_id: number | null;
+
   @ApiProperty({ type: 'string', format: 'date-time', example: '2024-12-09T10:30:00.000Z' })
   created_at: string;
 }
@@ -71,6 +75,7 @@ export function toAuditLogResponse(entry: AuditLog): AuditLogResponseDto {
     ip_address: entry.ipAddress,
     user_agent: entry.userAgent,
     request_id: entry.requestId,
+    api_key_id: entry.apiKeyId,
     created_at: entry.createdAt.toISOString(),
   };
 }
