@@ -36,7 +36,7 @@ describe('monthly partitions and retention', () => {
         `WITH head AS (SELECT last_hash FROM audit_chain_head WHERE id = 1),
               draft AS (
                 SELECT ROW(nextval('audit_logs_id_seq'), $1::timestamptz, NULL, 'history', 'CREATE', 'User', $2,
-                           NULL, '{}'::jsonb, NULL, NULL, NULL, head.last_hash, '')::audit_logs AS e FROM head),
+                           NULL, '{}'::jsonb, NULL, NULL, NULL, head.last_hash, '', NULL)::audit_logs AS e FROM head),
               entry AS (
                 INSERT INTO audit_logs (id, created_at, username, action, entity_type, entity_id, new_values,
                                         prev_hash, hash)

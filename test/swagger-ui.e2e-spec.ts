@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, Browser } from 'playwright-core';
 import { createActivity } from './helpers/activities';
 import { createUser } from './helpers/factories';
-import { sharedBaseUrl } from './helpers/http';
+import { http, sharedBaseUrl } from './helpers/http';
 
 const CHROMIUM = '/usr/bin/chromium';
 const ARTIFACTS = join(__dirname, '..', 'test-artifacts');
@@ -49,8 +49,13 @@ if (!available) {
 
     await page.locator('button.authorize').first().click();
     await page.locator('.modal-ux input[type=text]').first().fill(user.accessToken);
-    await page.locator('.modal-ux button.authorize').click();
-    await page.locator('.modal-ux button.btn-done').click();
+    // The bearer scheme's form (the API key's has its own Authorize button).
+    await page
+      .locator('.modal-ux form')
+      .filter({ hasText: 'bearer (http, Bearer)' })
+      .locator('button.authorize')
+      .click();
+    await page.locator('.modal-ux button.btn-done').first().click();
 
     const operation = page.locator('#operations-Activities-ActivityLog_list');
     await operation.locator('.opblock-summary').click();
@@ -75,6 +80,38 @@ if (!available) {
     await page.reload();
     await page.locator('.swagger-ui .info .title').waitFor();
     await expect(page.locator('button.authorize.locked').first().isVisible()).resolves.toBe(true);
+    await page.close();
+  });
+
+  it('authorizes with an API key and runs "List activities" with it', async () => {
+    const user = await createUser({ name: 'Key Holder' });
+    await createActivity(user, { action: 'KEYED_LOGIN' });
+    const created = await http('/api/v1/api-keys', {
+      method: 'POST',
+      token: user.accessToken,
+      body: { name: 'swagger', scopes: ['activities:read'] },
+    });
+    expect(created.status).toBe(201);
+    const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
+    await page.goto(`${sharedBaseUrl()}/docs`);
+    await page.locator('.swagger-ui .info .title').filter({ hasText: 'Logbook API' }).waitFor();
+
+    await page.locator('button.authorize').first().click();
+    const keyForm = page.locator('.modal-ux form').filter({ hasText: 'apiKey (apiKey)' });
+    await keyForm.locator('input[type=text]').fill(created.body.data.key);
+    await keyForm.locator('button.authorize').click();
+    await page.locator('.modal-ux button.btn-done').first().click();
+
+    const operation = page.locator('#operations-Activities-ActivityLog_list');
+    await operation.locator('.opblock-summary').click();
+    await operation.locator('button.try-out__btn').click();
+    await operation.locator('button.execute').click();
+    const status = operation.locator('.live-responses-table .response .response-col_status').first();
+    await status.waitFor();
+    expect((await status.innerText()).trim()).toBe('200');
+    const body = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
+    expect(JSON.parse(body).data.map((activity: { action: string }) => activity.action)).toEqual(['KEYED_LOGIN']);
+    expect(await operation.locator('.curl-command').innerText()).toContain(`X-API-Key: ${created.body.data.key}`);
     await page.close();
   });
 });
