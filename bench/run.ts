@@ -67,7 +67,7 @@ const { values: flags } = parseArgs({
     node: { type: 'string' },
   },
 });
-const SCENARIOS = ['post', 'first', 'filtered', 'deep', 'cached', 'batch', 'export', 'ledger'] as const;
+const SCENARIOS = ['post', 'post-key', 'first', 'filtered', 'deep', 'cached', 'batch', 'export', 'ledger'] as const;
 const selected = new Set(flags.only ? flags.only.split(',') : SCENARIOS);
 for (const name of selected) {
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name}`);
@@ -262,6 +262,7 @@ async function main(): Promise<void> {
         ),
       );
     }
+    const postKey = runs('post-key') ? await postWithKey(sides.logbook) : undefined;
     let first: Row | undefined;
     if (runs('first') || runs('cached')) {
       first = await compare(
@@ -370,14 +371,23 @@ async function main(): Promise<void> {
       exported: baselineExported,
     };
 
-    const report = renderReport(rows, { loadRate, batch, exported, idleMb, nodes, baseline: baselineSummary, ledger });
+    const report = renderReport(rows, {
+      loadRate,
+      batch,
+      exported,
+      idleMb,
+      nodes,
+      baseline: baselineSummary,
+      ledger,
+      postKey,
+    });
     process.stdout.write(`\n${report}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
     const stamp = new Date().toISOString().replace(/[:.]/g, '-');
     writeFileSync(
       join(ROOT, 'bench', 'results', `${stamp}.json`),
       JSON.stringify(
-        { flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary, ledger },
+        { flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary, ledger, postKey },
         null,
         2,
       ),
@@ -697,6 +707,39 @@ async function compare(
   };
 }
 
+interface PostKeyResult {
+  token: Measured;
+  key: Measured;
+  /** key req/s over token req/s in the median round. */
+  ratio: number;
+  rounds: number[];
+}
+
+/**
+ * The writer's `POST /activities` with an API key of its own (sent as a bearer token), against the same requests
+ * with its access token: `ROUNDS` rounds of each, one after the other, on Logbook.
+ */
+async function postWithKey(side: Side): Promise<PostKeyResult> {
+  log('POST /activities with an API key, against the token');
+  const res = await fetch(`${side.url}/api/v1/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${side.tokens.writer}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: 'bench', scopes: ['activities:write'] }),
+  });
+  const key = ((await res.json()) as { data: { key: string } }).data.key;
+  const url = `${side.url}/api/v1/activities`;
+  const options = { method: 'POST' as const, body: JSON.stringify({ action: 'BENCH_POST', metadata: { i: 1 } }) };
+  const results = await inRounds(async () => ({
+    token: await measure(url, side.tokens.writer, options),
+    key: await measure(url, key, options),
+  }));
+  if (results.some((round) => round.key.non2xx || round.token.non2xx)) {
+    throw new Error('POST /activities with the key or the token answered something else than 201');
+  }
+  const median = medianBy(results, (round) => round.key.rps / round.token.rps);
+  return { token: median.token, key: median.key, ratio: median.key.rps / median.token.rps, rounds: median.rounds };
+}
+
 /** `ROUNDS` runs of `run`, one after the other. */
 async function inRounds<T>(run: () => Promise<T>): Promise<T[]> {
   const results: T[] = [];
@@ -878,6 +921,7 @@ function renderReport(
     nodes: Nodes;
     baseline?: BaselineSummary;
     ledger?: LedgerResult;
+    postKey?: PostKeyResult;
   },
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
@@ -913,6 +957,15 @@ function renderReport(
             string,
             string,
           ],
+        ]
+      : []),
+    ...(extra.postKey
+      ? [
+          [
+            'POST /activities with an API key, against the same user’s token (rounds: key/token)',
+            `${extra.postKey.key.rps.toLocaleString('en')} req/s, p99 ${extra.postKey.key.p99} ms against ${extra.postKey.token.rps.toLocaleString('en')} req/s, p99 ${extra.postKey.token.p99} ms: ${extra.postKey.ratio.toFixed(2)} (${extra.postKey.rounds.map((ratio) => ratio.toFixed(2)).join(', ')})`,
+            '-',
+          ] as [string, string, string],
         ]
       : []),
     ...(extra.ledger

@@ -86,6 +86,7 @@ describe('CORS', () => {
     expect(res.headers.get('access-control-allow-origin')).toBe('https://app.example.com');
     expect(res.headers.get('access-control-allow-methods')).toContain('PATCH');
     expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('idempotency-key');
+    expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('x-api-key');
     expect(res.headers.get('access-control-allow-credentials')).toBeNull();
   });
 

@@ -43,6 +43,7 @@ export async function registerSecurityHeaders(app: NestFastifyApplication, setti
       'Cache-Control',
       'Idempotency-Key',
       'X-Request-Id',
+      'X-API-Key',
     ],
     exposedHeaders: [
       'X-Request-Id',
