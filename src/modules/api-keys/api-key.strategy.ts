@@ -5,7 +5,8 @@ import type { FastifyRequest } from 'fastify';
 import { AuthUser } from '../../common/auth/auth-user';
 import { RequestStrategy } from '../../common/auth/request-strategy';
 import { RequestContextStore } from '../../common/context/request-context';
-import { SessionStateService, type Revocation } from '../auth/session-state.service';
+import { RevocableCache } from '../auth/revocable-cache';
+import { ENTRY_TTL_MS, SessionStateService, type Revocation } from '../auth/session-state.service';
 import { ApiKeysRepository, LiveKey } from './api-keys.repository';
 
 /** The passport name of API keys. */
@@ -15,9 +16,8 @@ export const API_KEY_STRATEGY = 'api-key';
 export const API_KEY_PATTERN = /^lbk_[A-Za-z0-9_-]{43}$/;
 const BEARER_KEY = /^Bearer\s+(lbk_\S+)$/i;
 
-/** How many keys a process remembers, and for how long at most should a revocation message be missed. */
+/** How many keys a process remembers. */
 const MAX_KEYS = 10_000;
-const KEY_TTL_MS = 5 * 60_000;
 /** A key's use is written at most this often (per key, across instances). */
 export const LAST_USED_EVERY_MS = 60_000;
 
@@ -42,9 +42,9 @@ export function hashApiKey(key: string): string {
 @Injectable()
 export class ApiKeyStrategy extends PassportStrategy(RequestStrategy, API_KEY_STRATEGY) {
   private readonly logger = new Logger(ApiKeyStrategy.name);
-  private readonly known = new Map<string, { key: LiveKey; until: number }>();
+  /** Live keys by the hash of their text. */
+  private readonly known = new RevocableCache<LiveKey>(MAX_KEYS, ENTRY_TTL_MS);
   private readonly lastNoted = new Map<number, number>();
-  private generation = 0;
 
   constructor(
     private readonly keys: ApiKeysRepository,
@@ -57,7 +57,8 @@ export class ApiKeyStrategy extends PassportStrategy(RequestStrategy, API_KEY_ST
   async validate(request: FastifyRequest): Promise<AuthUser | false> {
     const text = apiKeyFromRequest(request);
     if (text === null || !API_KEY_PATTERN.test(text)) return false;
-    const key = await this.lookUp(hashApiKey(text));
+    const hash = hashApiKey(text);
+    const key = await this.known.get(hash, this.sessionState.cacheable, () => this.keys.findByHash(hash));
     if (!key || (key.expiresAt && key.expiresAt.getTime() <= Date.now())) return false;
     this.noteUse(key.id);
     const context = RequestContextStore.current();
@@ -76,19 +77,6 @@ export class ApiKeyStrategy extends PassportStrategy(RequestStrategy, API_KEY_ST
     };
   }
 
-  private async lookUp(hash: string): Promise<LiveKey | null> {
-    const cacheable = this.sessionState.cacheable;
-    const cached = cacheable ? this.known.get(hash) : undefined;
-    if (cached && cached.until > Date.now()) return cached.key;
-    const generation = this.generation;
-    const key = await this.keys.findByHash(hash);
-    if (key && cacheable && generation === this.generation) {
-      if (this.known.size >= MAX_KEYS) this.known.delete(this.known.keys().next().value as string);
-      this.known.set(hash, { key, until: Date.now() + KEY_TTL_MS });
-    }
-    return key;
-  }
-
   /** Off the request's path: a failure to note a use is logged, never the request's. */
   private noteUse(id: number): void {
     const now = Date.now();
@@ -99,13 +87,8 @@ export class ApiKeyStrategy extends PassportStrategy(RequestStrategy, API_KEY_ST
   }
 
   private forget(revocation: Revocation): void {
-    this.generation += 1;
-    if (revocation.kind === 'all') {
-      this.known.clear();
-    } else if (revocation.kind === 'key') {
-      for (const [hash, entry] of this.known) if (entry.key.id === revocation.value) this.known.delete(hash);
-    } else if (revocation.kind === 'user') {
-      for (const [hash, entry] of this.known) if (entry.key.userId === revocation.value) this.known.delete(hash);
-    }
+    if (revocation.kind === 'all') this.known.clear();
+    else if (revocation.kind === 'key') this.known.deleteWhere((key) => key.id === revocation.value);
+    else if (revocation.kind === 'user') this.known.deleteWhere((key) => key.userId === revocation.value);
   }
 }

@@ -1,14 +1,15 @@
 import { Injectable, Logger, OnApplicationShutdown, OnModuleInit } from '@nestjs/common';
 import { NO_ANSWER, RedisService } from '../../redis/redis.service';
+import { RevocableCache } from './revocable-cache';
 import { SessionsRepository } from './sessions.repository';
 
 const MAX_ENTRIES = 100_000;
+/** A bound on how long a cached "live" answer is trusted, should a revocation message ever be missed. */
+export const ENTRY_TTL_MS = 5 * 60_000;
 
 /** A revocation as every instance hears it: logins, every credential of a user, an API key, or everything. */
 export type Revocation =
   { kind: 'sid'; value: string } | { kind: 'user'; value: number } | { kind: 'key'; value: number } | { kind: 'all' };
-/** A bound on how long a cached "live" answer is trusted, should a revocation message ever be missed. */
-const ENTRY_TTL_MS = 5 * 60_000;
 
 /**
  * Whether an access token's login is still live, answered from memory on the hot path. Revocations are written
@@ -18,9 +19,8 @@ const ENTRY_TTL_MS = 5 * 60_000;
 @Injectable()
 export class SessionStateService implements OnModuleInit, OnApplicationShutdown {
   private readonly logger = new Logger(SessionStateService.name);
-  private readonly live = new Map<string, { userId: number; until: number }>();
-  /** Bumped by every invalidation, so a database answer read across one is not cached. */
-  private generation = 0;
+  /** Live logins by session id, with the user each belongs to. */
+  private readonly live = new RevocableCache<{ userId: number }>(MAX_ENTRIES, ENTRY_TTL_MS);
   private subscribed = false;
   private readonly listeners: ((revocation: Revocation) => void)[] = [];
 
@@ -64,16 +64,13 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
   }
 
   async isActive(sessionId: string, userId: number): Promise<boolean> {
-    const cacheable = this.cacheable;
-    const cached = cacheable ? this.live.get(sessionId) : undefined;
-    if (cached && cached.userId === userId && cached.until > Date.now()) return true;
-    const generation = this.generation;
-    const active = await this.sessions.isActive(sessionId);
-    if (active && cacheable && generation === this.generation) {
-      if (this.live.size >= MAX_ENTRIES) this.live.delete(this.live.keys().next().value as string);
-      this.live.set(sessionId, { userId, until: Date.now() + ENTRY_TTL_MS });
-    }
-    return active;
+    const live = await this.live.get(
+      sessionId,
+      this.cacheable,
+      async () => ((await this.sessions.isActive(sessionId)) ? { userId } : null),
+      (entry) => entry.userId === userId,
+    );
+    return live !== null;
   }
 
   /** After the revocation committed: these logins, or every login of a user, stop working everywhere. */
@@ -94,14 +91,13 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
   }
 
   private apply(message: string): void {
-    this.generation += 1;
     const [kind, value] = message.split(':');
     if (kind === 'sid') {
       this.live.delete(value);
       this.tell({ kind, value });
     } else if (kind === 'user') {
       const userId = Number(value);
-      for (const [sessionId, entry] of this.live) if (entry.userId === userId) this.live.delete(sessionId);
+      this.live.deleteWhere((entry) => entry.userId === userId);
       this.tell({ kind, value: userId });
     } else if (kind === 'key') {
       this.tell({ kind, value: Number(value) });
@@ -109,7 +105,6 @@ export class SessionStateService implements OnModuleInit, OnApplicationShutdown 
   }
 
   private clear(): void {
-    this.generation += 1;
     this.live.clear();
     this.tell({ kind: 'all' });
   }
