@@ -158,6 +158,37 @@ describe('the ledger', () => {
     checkProof(older.body.data, verifierKey);
   });
 
+  it('proves an audit entry made with an API key, with its api_key_id in the leaf, and verifies it', async () => {
+    const created = await http(
+      '/api/v1/api-keys',
+      { method: 'POST', token: user.accessToken, body: { name: 'ledger', scopes: ['activities:write'] } },
+      t.baseUrl,
+    );
+    expect(created.status).toBe(201);
+    const withKey = { 'x-api-key': created.body.data.key };
+    const activity = await http(
+      '/api/v1/activities',
+      { method: 'POST', headers: withKey, body: { action: 'KEYED' } },
+      t.baseUrl,
+    );
+    const changed = await http(
+      `/api/v1/activities/${activity.body.data.id}/status`,
+      { method: 'PATCH', headers: withKey, body: { status: 'DONE' } },
+      t.baseUrl,
+    );
+    expect(changed.status).toBe(200);
+    const [entry] = await db(
+      `SELECT id FROM audit_logs WHERE entity_type = 'ActivityLog' AND entity_id = $1 AND action = 'UPDATE'`,
+      [String(activity.body.data.id)],
+    );
+    await integrate();
+    const proof = await get(`/audit-logs/${entry.id}/proof`, admin.accessToken);
+    expect(proof.status).toBe(200);
+    expect(JSON.parse(proof.body.data.leaf)).toMatchObject({ kind: 'audit', api_key_id: created.body.data.id });
+    checkProof(proof.body.data, verifierKey);
+    expect((await verify()).problems).toEqual([]);
+  });
+
   it('keeps every checkpoint, each consistent with the later ones', async () => {
     const sizes = (await db('SELECT tree_size FROM ledger_checkpoints ORDER BY tree_size')).map((row) =>
       Number(row.tree_size),
