@@ -1,6 +1,6 @@
 import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, Browser } from 'playwright-core';
+import { chromium, Browser, Page } from 'playwright-core';
 import { createActivity } from './helpers/activities';
 import { createUser } from './helpers/factories';
 import { http, sharedBaseUrl } from './helpers/http';
@@ -12,6 +12,29 @@ if (!available) {
   process.stdout.write(
     `Swagger UI browser test skipped: ${CHROMIUM} is not installed (apt-get install chromium); .ci/run installs it.\n`,
   );
+}
+
+/**
+ * Opens the docs, authorizes with `credential` in the form of one security scheme (each has its own Authorize
+ * button), and runs "List activities" through Try it out: answers the operation, its status and its body.
+ */
+async function listActivitiesAs(page: Page, scheme: 'bearer (http, Bearer)' | 'apiKey (apiKey)', credential: string) {
+  await page.goto(`${sharedBaseUrl()}/docs`);
+  await page.locator('.swagger-ui .info .title').filter({ hasText: 'Logbook API' }).waitFor();
+  await page.locator('button.authorize').first().click();
+  const form = page.locator('.modal-ux form').filter({ hasText: scheme });
+  await form.locator('input[type=text]').fill(credential);
+  await form.locator('button.authorize').click();
+  await page.locator('.modal-ux button.btn-done').first().click();
+
+  const operation = page.locator('#operations-Activities-ActivityLog_list');
+  await operation.locator('.opblock-summary').click();
+  await operation.locator('button.try-out__btn').click();
+  await operation.locator('button.execute').click();
+  const status = operation.locator('.live-responses-table .response .response-col_status').first();
+  await status.waitFor();
+  const body = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
+  return { operation, status: (await status.innerText()).trim(), body: JSON.parse(body) };
 }
 
 (available ? describe : describe.skip)('Swagger UI in a real browser', () => {
@@ -44,28 +67,8 @@ if (!available) {
       metadata: { fileSize: '2.5MB' },
     });
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
-    await page.goto(`${sharedBaseUrl()}/docs`);
-    await page.locator('.swagger-ui .info .title').filter({ hasText: 'Logbook API' }).waitFor();
-
-    await page.locator('button.authorize').first().click();
-    await page.locator('.modal-ux input[type=text]').first().fill(user.accessToken);
-    // The bearer scheme's form (the API key's has its own Authorize button).
-    await page
-      .locator('.modal-ux form')
-      .filter({ hasText: 'bearer (http, Bearer)' })
-      .locator('button.authorize')
-      .click();
-    await page.locator('.modal-ux button.btn-done').first().click();
-
-    const operation = page.locator('#operations-Activities-ActivityLog_list');
-    await operation.locator('.opblock-summary').click();
-    await operation.locator('button.try-out__btn').click();
-    await operation.locator('button.execute').click();
-    const status = operation.locator('.live-responses-table .response .response-col_status').first();
-    await status.waitFor();
-    expect((await status.innerText()).trim()).toBe('200');
-    const body = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
-    const listed = JSON.parse(body);
+    const { operation, status, body: listed } = await listActivitiesAs(page, 'bearer (http, Bearer)', user.accessToken);
+    expect(status).toBe('200');
     expect(listed).toEqual(
       expect.objectContaining({ success: true, message: 'Success', meta: expect.objectContaining({ totalItems: 2 }) }),
     );
@@ -93,24 +96,9 @@ if (!available) {
     });
     expect(created.status).toBe(201);
     const page = await browser.newPage({ viewport: { width: 1280, height: 1400 } });
-    await page.goto(`${sharedBaseUrl()}/docs`);
-    await page.locator('.swagger-ui .info .title').filter({ hasText: 'Logbook API' }).waitFor();
-
-    await page.locator('button.authorize').first().click();
-    const keyForm = page.locator('.modal-ux form').filter({ hasText: 'apiKey (apiKey)' });
-    await keyForm.locator('input[type=text]').fill(created.body.data.key);
-    await keyForm.locator('button.authorize').click();
-    await page.locator('.modal-ux button.btn-done').first().click();
-
-    const operation = page.locator('#operations-Activities-ActivityLog_list');
-    await operation.locator('.opblock-summary').click();
-    await operation.locator('button.try-out__btn').click();
-    await operation.locator('button.execute').click();
-    const status = operation.locator('.live-responses-table .response .response-col_status').first();
-    await status.waitFor();
-    expect((await status.innerText()).trim()).toBe('200');
-    const body = await operation.locator('.live-responses-table .response-col_description pre').first().innerText();
-    expect(JSON.parse(body).data.map((activity: { action: string }) => activity.action)).toEqual(['KEYED_LOGIN']);
+    const { operation, status, body } = await listActivitiesAs(page, 'apiKey (apiKey)', created.body.data.key);
+    expect(status).toBe('200');
+    expect(body.data.map((activity: { action: string }) => activity.action)).toEqual(['KEYED_LOGIN']);
     expect(await operation.locator('.curl-command').innerText()).toContain(`X-API-Key: ${created.body.data.key}`);
     await page.close();
   });
