@@ -8,7 +8,14 @@ module.exports = {
       'ts-jest',
       { tsconfig: 'tsconfig.json', astTransformers: { before: ['<rootDir>/test/swagger-plugin.js'] } },
     ],
+    // jose ships ES modules only, which Node loads natively but Jest's CommonJS runtime cannot: compile them to
+    // CommonJS for the tests (the service itself loads jose as it is).
+    '^.+/node_modules/jose/.+\\.js$': [
+      'ts-jest',
+      { tsconfig: { allowJs: true, module: 'commonjs' }, isolatedModules: true },
+    ],
   },
+  transformIgnorePatterns: ['/node_modules/(?!jose/)'],
   testEnvironment: 'node',
   // A baseline build that `npm run bench -- --baseline REF` unpacks is not part of this checkout's suite.
   testPathIgnorePatterns: ['/node_modules/', '<rootDir>/.bench/'],

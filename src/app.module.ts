@@ -10,6 +10,7 @@ import { DatabaseModule } from './database/database.module';
 import { HealthModule } from './health/health.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
+import { OidcModule } from './modules/oidc/oidc.module';
 import { RetentionModule } from './modules/retention/retention.module';
 import { ActivityLogModule } from './modules/activity-log/activity-log.module';
 import { AuditLogModule } from './modules/audit-log/audit-log.module';
@@ -35,6 +36,7 @@ export class AppModule {
         ActivityLogModule,
         LedgerModule,
         ApiKeysModule,
+        OidcModule,
         RetentionModule,
         ...extraModules,
       ],

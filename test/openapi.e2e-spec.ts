@@ -32,12 +32,14 @@ describe('the OpenAPI document', () => {
     expect(res.text).toContain('swagger-ui');
   });
 
-  it('declares a bearer security scheme, required unless an operation opts out', () => {
+  it("declares bearer security schemes (Logbook's tokens, the identity provider's), required unless an operation opts out", () => {
     const document = committed();
-    expect(document.components.securitySchemes.bearer).toEqual(
-      expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
-    );
-    expect(document.security).toEqual([{ bearer: [] }]);
+    for (const scheme of ['bearer', 'oidc']) {
+      expect(document.components.securitySchemes[scheme]).toEqual(
+        expect.objectContaining({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' }),
+      );
+    }
+    expect(document.security).toEqual([{ bearer: [] }, { oidc: [] }]);
     expect(document.paths['/health'].get.security).toEqual([]);
   });
 

@@ -50,6 +50,7 @@ describe('loadSettings', () => {
       ledgerOrigin: undefined,
       ledgerIntegrateIntervalMs: 1000,
       ledgerMaxDeferMs: 10000,
+      oidc: undefined,
     });
   });
 
@@ -192,6 +193,60 @@ describe('loadSettings', () => {
     expect(problemsOf({ LEDGER_ORIGIN: 'two words' })).toEqual([expect.stringMatching(/^LEDGER_ORIGIN must be/)]);
     expect(problemsOf({ LEDGER_ORIGIN: 'a+b' })).toEqual([expect.stringMatching(/^LEDGER_ORIGIN must be/)]);
     expect(load({ LEDGER_ORIGIN: 'example.com/audit' }).ledgerOrigin).toBe('example.com/audit');
+  });
+
+  it('reads the identity provider: issuer and audience together, claims with their defaults, a role map', () => {
+    const issuer = 'https://id.example.com/realms/acme';
+    expect(load({ OIDC_ISSUER: issuer, OIDC_AUDIENCE: 'logbook' }).oidc).toEqual({
+      issuer,
+      audience: 'logbook',
+      jwksUrl: undefined,
+      emailClaim: 'email',
+      nameClaim: 'name',
+      roleClaim: undefined,
+      roleMap: {},
+    });
+    const full = load({
+      OIDC_ISSUER: issuer,
+      OIDC_AUDIENCE: 'logbook',
+      OIDC_JWKS_URL: `${issuer}/protocol/openid-connect/certs`,
+      OIDC_EMAIL_CLAIM: 'upn',
+      OIDC_NAME_CLAIM: 'preferred_username',
+      OIDC_ROLE_CLAIM: 'realm_access.roles',
+      OIDC_ROLE_MAP: 'admin=ADMIN, teacher = INSTRUCTOR,student=PARTICIPANT',
+    }).oidc;
+    expect(full).toMatchObject({
+      jwksUrl: `${issuer}/protocol/openid-connect/certs`,
+      emailClaim: 'upn',
+      nameClaim: 'preferred_username',
+      roleClaim: 'realm_access.roles',
+      roleMap: { admin: 'ADMIN', teacher: 'INSTRUCTOR', student: 'PARTICIPANT' },
+    });
+  });
+
+  it('refuses an identity provider half set, a bad role map, and plain http in production', () => {
+    expect(problemsOf({ OIDC_ISSUER: 'https://id.example.com' })).toEqual([
+      expect.stringMatching(/^OIDC_AUDIENCE is required with OIDC_ISSUER/),
+    ]);
+    expect(problemsOf({ OIDC_AUDIENCE: 'logbook' })).toEqual(['OIDC_AUDIENCE need OIDC_ISSUER']);
+    expect(problemsOf({ OIDC_ISSUER: 'ftp://id.example.com', OIDC_AUDIENCE: 'x' })).toEqual([
+      'OIDC_ISSUER must be a URL starting with https:// or http:// (got "ftp://id.example.com")',
+    ]);
+    const base = { OIDC_ISSUER: 'https://id.example.com', OIDC_AUDIENCE: 'logbook', OIDC_ROLE_CLAIM: 'roles' };
+    for (const map of ['admin=ROOT', 'admin', 'a=ADMIN=x', '=ADMIN']) {
+      expect(problemsOf({ ...base, OIDC_ROLE_MAP: map })).toEqual([expect.stringMatching(/^OIDC_ROLE_MAP must be/)]);
+    }
+    expect(problemsOf({ ...base, OIDC_ROLE_CLAIM: '', OIDC_ROLE_MAP: 'admin=ADMIN' })).toEqual([
+      'OIDC_ROLE_MAP needs OIDC_ROLE_CLAIM',
+    ]);
+    const key = generateKeyPairSync('ed25519').privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const production = { NODE_ENV: 'production', JWT_SECRET: 'x'.repeat(32), LEDGER_SIGNING_KEY: key };
+    expect(problemsOf({ ...production, ...base, OIDC_ISSUER: 'http://id.example.com' })).toEqual([
+      'OIDC_ISSUER must use https when NODE_ENV=production (or be loopback)',
+    ]);
+    expect(load({ ...production, ...base, OIDC_ISSUER: 'http://127.0.0.1:8080/realms/a' }).oidc?.issuer).toBe(
+      'http://127.0.0.1:8080/realms/a',
+    );
   });
 
   it('reads .env for what the environment lacks, the environment winning', () => {

@@ -2,6 +2,7 @@ import { createPrivateKey } from 'node:crypto';
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
+import { Role, ROLES } from '../common/auth/auth-user';
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 export type LogLevel = (typeof LOG_LEVELS)[number];
@@ -60,6 +61,24 @@ export class Settings {
   ledgerIntegrateIntervalMs: number;
   /** How long integration may wait for a busy instance (0: never waits). */
   ledgerMaxDeferMs: number;
+  /** Access tokens from the team's identity provider; unset (no OIDC_ISSUER): only Logbook's own credentials. */
+  oidc?: OidcSettings;
+}
+
+/** The identity provider whose access tokens Logbook accepts (OIDC_* settings). */
+export interface OidcSettings {
+  /** Exactly as the tokens' `iss`. */
+  issuer: string;
+  /** The tokens' `aud` must contain it. */
+  audience: string;
+  /** Unset: `jwks_uri` of the issuer's discovery document. */
+  jwksUrl?: string;
+  emailClaim: string;
+  nameClaim: string;
+  /** Unset: roles are Logbook's own. A name with dots that no claim has is read as a path (`realm_access.roles`). */
+  roleClaim?: string;
+  /** Claim value → role; a user with none of these values is a PARTICIPANT. */
+  roleMap: Record<string, Role>;
 }
 
 export class SettingsError extends Error {
@@ -74,6 +93,7 @@ type Env = Record<string, string | undefined>;
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 };
 const SIZE_UNITS: Record<string, number> = { b: 1, kb: 1024, mb: 1024 ** 2 };
 const POSTGRES_PROTOCOLS = ['postgres:', 'postgresql:'];
+const HTTP_PROTOCOLS = ['https:', 'http:'];
 
 /** Reads the settings from `env`, with `.env` (in `cwd`) filling what `env` lacks. Throws a {@link SettingsError} naming every bad value. */
 export function loadSettings(env: Env, options: { cwd?: string; envFile?: string | false } = {}): Settings {
@@ -115,6 +135,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     ledgerOrigin: read.string('LEDGER_ORIGIN'),
     ledgerIntegrateIntervalMs: read.integer('LEDGER_INTEGRATE_INTERVAL_MS', 1000, 10, 60000),
     ledgerMaxDeferMs: read.integer('LEDGER_MAX_DEFER_MS', 10000, 0, 600000),
+    oidc: readOidc(read, problems),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
@@ -139,8 +160,47 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
   if (settings.jwtSecret !== undefined && Buffer.byteLength(settings.jwtSecret) < 32) {
     problems.push('JWT_SECRET must be at least 32 bytes long');
   }
+  if (settings.nodeEnv === 'production' && settings.oidc) {
+    for (const [name, url] of [
+      ['OIDC_ISSUER', settings.oidc.issuer],
+      ['OIDC_JWKS_URL', settings.oidc.jwksUrl],
+    ] as const) {
+      if (url && !isSecureUrl(url)) problems.push(`${name} must use https when NODE_ENV=production (or be loopback)`);
+    }
+  }
   if (problems.length) throw new SettingsError(problems);
   return settings;
+}
+
+function readOidc(read: Reader, problems: string[]): OidcSettings | undefined {
+  const issuer = read.url('OIDC_ISSUER', HTTP_PROTOCOLS, { show: true });
+  const rest = ['OIDC_AUDIENCE', 'OIDC_JWKS_URL', 'OIDC_ROLE_CLAIM', 'OIDC_ROLE_MAP'].filter((name) =>
+    read.string(name),
+  );
+  if (!issuer) {
+    if (rest.length && !read.string('OIDC_ISSUER')) problems.push(`${rest.join(', ')} need OIDC_ISSUER`);
+    return undefined;
+  }
+  const audience = read.string('OIDC_AUDIENCE');
+  if (!audience) problems.push("OIDC_AUDIENCE is required with OIDC_ISSUER (the token's aud must contain it)");
+  const roleClaim = read.string('OIDC_ROLE_CLAIM');
+  const roleMap = read.roleMap('OIDC_ROLE_MAP');
+  if (Object.keys(roleMap).length && !roleClaim) problems.push('OIDC_ROLE_MAP needs OIDC_ROLE_CLAIM');
+  return {
+    issuer,
+    audience: audience ?? '',
+    jwksUrl: read.url('OIDC_JWKS_URL', HTTP_PROTOCOLS, { show: true }),
+    emailClaim: read.string('OIDC_EMAIL_CLAIM') ?? 'email',
+    nameClaim: read.string('OIDC_NAME_CLAIM') ?? 'name',
+    roleClaim,
+    roleMap,
+  };
+}
+
+/** https, or plain http to this machine only: keys fetched in the clear from elsewhere could be anyone's. */
+function isSecureUrl(raw: string): boolean {
+  const url = new URL(raw);
+  return url.protocol === 'https:' || ['localhost', '127.0.0.1', '[::1]'].includes(url.hostname);
 }
 
 function isEd25519PrivateKey(pem: string): boolean {
@@ -187,7 +247,8 @@ class Reader {
     return this.fail(name, raw, `one of ${allowed.join(', ')}`, fallback);
   }
 
-  url(name: string, protocols: string[]): string | undefined {
+  /** A URL; its value is not repeated in the error unless `show` (a database URL may hold a password). */
+  url(name: string, protocols: string[], options: { show?: boolean } = {}): string | undefined {
     const raw = this.string(name);
     if (raw === undefined) return undefined;
     try {
@@ -195,7 +256,23 @@ class Reader {
     } catch {
       // reported below
     }
-    return this.fail(name, '<hidden>', `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`, undefined);
+    const expected = `a URL starting with ${protocols.map((p) => `${p}//`).join(' or ')}`;
+    return this.fail(name, options.show ? raw : '<hidden>', expected, undefined);
+  }
+
+  /** `admin=ADMIN,teacher=INSTRUCTOR`: claim values and the roles they give. */
+  roleMap(name: string): Record<string, Role> {
+    const raw = this.string(name);
+    if (raw === undefined) return {};
+    const map: Record<string, Role> = {};
+    for (const entry of raw.split(',')) {
+      const [value, role, extra] = entry.split('=').map((part) => part.trim());
+      if (!value || extra !== undefined || !(ROLES as readonly string[]).includes(role)) {
+        return this.fail(name, raw, `a comma-separated list of value=ROLE with ROLE one of ${ROLES.join(', ')}`, {});
+      }
+      map[value] = role as Role;
+    }
+    return map;
   }
 
   /** A comma-separated list of URLs. A bad entry is named by its position: URLs may hold passwords. */

@@ -5,6 +5,7 @@ import { KEY_SCOPE_EXTENSION } from '../modules/api-keys/api-key-scopes';
 
 export const BEARER_SCHEME = 'bearer';
 export const API_KEY_SCHEME = 'apiKey';
+export const OIDC_SCHEME = 'oidc';
 
 /** The OpenAPI document as the code defines it; `npm run openapi` commits it as openapi.json. */
 export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
@@ -23,6 +24,18 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'The accessToken from /api/v1/auth/login' },
       BEARER_SCHEME,
     )
+    .addBearerAuth(
+      {
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'JWT',
+        description:
+          'An access token from the identity provider the server trusts (OIDC_ISSUER, OIDC_AUDIENCE): RS256, PS256, ' +
+          'ES256 or EdDSA, checked against its JWKS. It acts as the Logbook user linked to its `iss` and `sub`, ' +
+          'made on first sight. Not accepted where the server sets no identity provider.',
+      },
+      OIDC_SCHEME,
+    )
     .addApiKey(
       {
         type: 'apiKey',
@@ -35,6 +48,7 @@ export function buildOpenApiDocument(app: INestApplication): OpenAPIObject {
       API_KEY_SCHEME,
     )
     .addSecurityRequirements(BEARER_SCHEME)
+    .addSecurityRequirements(OIDC_SCHEME)
     .addTag('Health', 'Liveness and readiness of the service and its database and cache')
     .build();
   const document = SwaggerModule.createDocument(app, config, {
@@ -53,7 +67,7 @@ function documentKeyScopes(document: OpenAPIObject): OpenAPIObject {
     for (const operation of [item.get, item.post, item.put, item.patch, item.delete]) {
       if (!operation) continue;
       if ((operation as unknown as Record<string, unknown>)[KEY_SCOPE_EXTENSION]) {
-        operation.security = [{ [BEARER_SCHEME]: [] }, { [API_KEY_SCHEME]: [] }];
+        operation.security = [{ [BEARER_SCHEME]: [] }, { [OIDC_SCHEME]: [] }, { [API_KEY_SCHEME]: [] }];
       }
       if (path.startsWith('/api/') && operation.security?.length !== 0) {
         operation.responses['403'] ??= { description: STATUS_MESSAGES[403].en, content: envelope };

@@ -165,6 +165,11 @@ export const MESSAGES = {
     de: 'API-Schlüssel erstellt: jetzt sichern, er wird nicht wieder angezeigt',
   },
   apiKeyRevoked: { en: 'API key revoked', th: 'เพิกถอน API key แล้ว', de: 'API-Schlüssel widerrufen' },
+  identityProviderUnavailable: {
+    en: 'The identity provider cannot be reached to check this token; try again later',
+    th: 'ไม่สามารถติดต่อผู้ให้บริการยืนยันตัวตนเพื่อตรวจสอบโทเค็นนี้ได้ กรุณาลองใหม่ภายหลัง',
+    de: 'Der Identitätsanbieter ist zur Prüfung dieses Tokens nicht erreichbar; bitte später erneut versuchen',
+  },
   signedOut: { en: 'Signed out', th: 'ออกจากระบบแล้ว', de: 'Abgemeldet' },
   passwordChanged: { en: 'Password changed', th: 'เปลี่ยนรหัสผ่านแล้ว', de: 'Passwort geändert' },
   internalError: {

@@ -6,13 +6,14 @@ import { AuthUser, Role } from '../../common/auth/auth-user';
 import { IS_PUBLIC, REQUIRED_ROLES } from '../../common/auth/auth.decorators';
 import { AppException } from '../../common/http/app.exception';
 import { API_KEY_STRATEGY } from '../api-keys/api-key.strategy';
+import { OIDC_STRATEGY } from '../oidc/oidc.strategy';
 import { JWT_STRATEGY } from './jwt.strategy';
 
 /**
  * The passport strategies that can sign a caller in, tried in this order: each takes only its own kind of
  * credential and declines the rest, so a new credential is one more strategy here.
  */
-export const CREDENTIAL_STRATEGIES = [JWT_STRATEGY, API_KEY_STRATEGY];
+export const CREDENTIAL_STRATEGIES = [JWT_STRATEGY, API_KEY_STRATEGY, OIDC_STRATEGY];
 
 /** Every route needs a caller signed in by one of the strategies unless marked `@Public()`. */
 @Injectable()

@@ -1,5 +1,5 @@
 import { HttpStatus, Injectable } from '@nestjs/common';
-import { AuthUser } from '../../common/auth/auth-user';
+import { AuthUser, Role } from '../../common/auth/auth-user';
 import { AppException } from '../../common/http/app.exception';
 import type { Page } from '../../common/http/api-result';
 import { CursorCodec, cursorScope } from '../../common/pagination/cursor';
@@ -7,6 +7,7 @@ import { pageMeta, pagingFrom } from '../../common/pagination/paging';
 import { ConsistentReads } from '../../database/consistent-reads';
 import { Transactions, Tx } from '../../database/transactions';
 import { AuditActor, AuditLogService, changedFields, REDACTED } from '../audit-log/audit-log.service';
+import { NO_PASSWORD } from '../auth/password-hasher';
 import { SessionStateService } from '../auth/session-state.service';
 import { RevokeReason, SessionsRepository } from '../auth/sessions.repository';
 import { UpdateUserDto } from './dto/update-user.dto';
@@ -47,9 +48,68 @@ export class UsersService {
     return created;
   }
 
+  /**
+   * A user an identity provider vouches for, seen for the first time: an account without a password, recorded as
+   * made by the user themself, with the identity it is linked to.
+   */
+  async createForIdentity(
+    tx: Tx,
+    user: Pick<User, 'email' | 'name' | 'role'>,
+    identity: { issuer: string; subject: string },
+  ): Promise<User> {
+    const created = await this.users.insert(tx, { ...user, passwordHash: NO_PASSWORD });
+    await this.audit.record(tx, {
+      action: 'CREATE',
+      entityType: 'User',
+      entityId: created.id,
+      newValues: { email: created.email, name: created.name, role: created.role, identity },
+      actor: { id: created.id, email: created.email },
+    });
+    return created;
+  }
+
+  /** An existing account now also signs in through an identity provider (its email verified there). */
+  async linkedToIdentity(tx: Tx, user: User, identity: { issuer: string; subject: string }): Promise<void> {
+    await this.audit.record(tx, {
+      action: 'UPDATE',
+      entityType: 'User',
+      entityId: user.id,
+      oldValues: { identity: null },
+      newValues: { identity },
+      actor: { id: user.id, email: user.email },
+    });
+  }
+
+  /**
+   * The role an identity provider's token gives its user, when it differs from the stored one: changed and audited
+   * as done by the user's token, ending their logins as any role change does. Null when the user is deleted.
+   */
+  async followIdentityRole(id: number, role: Role): Promise<User | null> {
+    return this.transactions.run(async (tx) => {
+      const current = await this.users.lockById(tx, id);
+      if (!current || current.role === role) return current;
+      const updated = (await this.users.update(tx, id, { role }))!;
+      await this.audit.record(tx, {
+        action: 'UPDATE',
+        entityType: 'User',
+        entityId: id,
+        oldValues: { role: current.role },
+        newValues: { role },
+        actor: { id, email: current.email },
+      });
+      await this.endSessions(tx, id, 'ROLE_CHANGED');
+      return updated;
+    });
+  }
+
   /** The account for a sign-in attempt, deleted ones included (they are refused like a wrong password). */
   findByEmailForSignIn(email: string): Promise<User | null> {
     return this.users.findByEmail(email);
+  }
+
+  /** The account with this (lower-cased) email, deleted ones included, within the caller's transaction. */
+  findByEmailIn(tx: Tx, email: string): Promise<User | null> {
+    return this.users.findByEmail(email, tx);
   }
 
   findLive(id: number, tx?: Tx): Promise<User | null> {
