@@ -306,7 +306,10 @@ describe('access tokens from the identity provider', () => {
   });
 });
 
-describe('an identity provider whose keys Logbook does not have yet', () => {
+/** A namespaced email claim, as Auth0 puts one in access tokens. */
+const EMAIL_CLAIM = 'https://logbook.example.com/email';
+
+describe('an identity provider whose keys Logbook does not have yet, with a namespaced email claim', () => {
   let idp: TestIdentityProvider;
   let logbook: TestApp;
   let admin: TestUser;
@@ -320,6 +323,7 @@ describe('an identity provider whose keys Logbook does not have yet', () => {
       OIDC_ISSUER: idp.issuer,
       OIDC_AUDIENCE: 'logbook-api',
       OIDC_JWKS_URL: idp.jwksUrl,
+      OIDC_EMAIL_CLAIM: EMAIL_CLAIM,
     });
     admin = await createAdmin(logbook.baseUrl);
   });
@@ -328,8 +332,14 @@ describe('an identity provider whose keys Logbook does not have yet', () => {
     await idp?.close();
   });
 
+  /** A token with the email in the namespaced claim only. */
+  const tokenFor = (sub: string, claims: Record<string, unknown> = {}) =>
+    idp.token(sub, {
+      claims: { email: undefined, email_verified: undefined, [EMAIL_CLAIM]: `${sub}@idp.example.com`, ...claims },
+    });
+
   it('answers 503 with Retry-After while they cannot be fetched, and works once they can', async () => {
-    const token = await idp.token(subject());
+    const token = await tokenFor(subject());
     const refused = await http(`${API}/auth/me`, { token }, logbook.baseUrl);
     expect([refused.status, refused.body.error?.code]).toEqual([503, 'HTTP_503']);
     expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
@@ -344,7 +354,7 @@ describe('an identity provider whose keys Logbook does not have yet', () => {
 
   it("keeps roles Logbook's own when no role claim is set", async () => {
     const sub = subject();
-    const token = await idp.token(sub, { claims: { realm_access: { roles: ['admin'] }, roles: ['admin'] } });
+    const token = await tokenFor(sub, { realm_access: { roles: ['admin'] }, roles: ['admin'] });
     const first = await http(`${API}/auth/me`, { token }, logbook.baseUrl);
     expect(first.body.data.role).toBe('PARTICIPANT');
     const patched = await http(
@@ -354,6 +364,19 @@ describe('an identity provider whose keys Logbook does not have yet', () => {
     );
     expect(patched.status).toBe(200);
     expect((await http(`${API}/auth/me`, { token }, logbook.baseUrl)).body.data.role).toBe('INSTRUCTOR');
+  });
+
+  it('reads the email from the configured claim, and its verified flag from beside it', async () => {
+    const plain = await http(`${API}/auth/me`, { token: await idp.token(subject()) }, logbook.baseUrl);
+    expect(plain.status).toBe(401);
+    const local = await createUser({ email: uniqueEmail('local') }, logbook.baseUrl);
+    const sub = subject();
+    const claims = { [EMAIL_CLAIM]: local.email };
+    const unverified = await tokenFor(sub, { ...claims, email_verified: true, [`${EMAIL_CLAIM}_verified`]: false });
+    expect((await http(`${API}/auth/me`, { token: unverified }, logbook.baseUrl)).status).toBe(401);
+    const verified = await tokenFor(sub, { ...claims, [`${EMAIL_CLAIM}_verified`]: true });
+    const linked = await http(`${API}/auth/me`, { token: verified }, logbook.baseUrl);
+    expect([linked.status, linked.body.data?.id]).toEqual([200, local.id]);
   });
 
   function subject(): string {

@@ -122,7 +122,8 @@ export class OidcStrategy extends PassportStrategy(RequestStrategy, OIDC_STRATEG
       issuer: claims.iss!,
       subject,
       email,
-      emailVerified: claims.email_verified === true,
+      // `email_verified`, or beside a namespaced email claim (Auth0's `https://.../email`) its own `..._verified`.
+      emailVerified: (claims[`${config.emailClaim}_verified`] ?? claims.email_verified) === true,
       name: name.slice(0, 100),
       role: config.roleClaim === undefined ? undefined : this.roleOf(claims, config),
     };
