@@ -7,7 +7,7 @@
  * Each comparison runs `--rounds` times (default 3), Logbook then the reference, and reports the round with the
  * median ratio; the cached read and batch ingestion report their median round. `--reuse` keeps the data set of an
  * earlier run when it has the same size (no reload). `--only post,cached` runs
- * some scenarios (post, first, filtered, deep, cached, batch, export, ledger). `--profile DIR` runs Logbook under
+ * some scenarios (post, post-key, post-oidc, first, filtered, deep, cached, batch, export, ledger). `--profile DIR` runs Logbook under
  * `node --cpu-prof` and prints where its CPU time went (bench/profile-summary.js).
  *
  * `--baseline REF` also measures the build of git ref REF (a branch, a tag, a commit) as a third server, in every
@@ -44,6 +44,7 @@ import { createLogger } from '../src/common/logging/logger';
 import { loadSettings } from '../src/config/settings';
 import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { migrateDatabase } from '../src/database/database-server';
+import { BenchIdentityProvider } from './identity-provider';
 import { summarizeProfile } from './profile-summary';
 
 const ROOT = join(__dirname, '..');
@@ -67,7 +68,18 @@ const { values: flags } = parseArgs({
     node: { type: 'string' },
   },
 });
-const SCENARIOS = ['post', 'post-key', 'first', 'filtered', 'deep', 'cached', 'batch', 'export', 'ledger'] as const;
+const SCENARIOS = [
+  'post',
+  'post-key',
+  'post-oidc',
+  'first',
+  'filtered',
+  'deep',
+  'cached',
+  'batch',
+  'export',
+  'ledger',
+] as const;
 const selected = new Set(flags.only ? flags.only.split(',') : SCENARIOS);
 for (const name of selected) {
   if (!(SCENARIOS as readonly string[]).includes(name)) throw new Error(`--only: unknown scenario ${name}`);
@@ -213,7 +225,16 @@ async function main(): Promise<void> {
     monitor = new Client({ connectionString: url });
     await monitor.connect();
 
-    const logbook = await startServer('logbook', productionCommand(ROOT, flags.node, true), url, 4101, ROOT);
+    // Logbook also takes the tokens of an identity provider of the bench's own (a baseline without OIDC ignores it).
+    const idp = runs('post-oidc') ? await BenchIdentityProvider.start() : undefined;
+    const logbook = await startServer(
+      'logbook',
+      productionCommand(ROOT, flags.node, true),
+      url,
+      4101,
+      ROOT,
+      idp?.settings,
+    );
     children.push(logbook.child);
     const baseline = baselineBuild
       ? await startServer(
@@ -263,6 +284,8 @@ async function main(): Promise<void> {
       );
     }
     const postKey = runs('post-key') ? await postWithKey(sides.logbook) : undefined;
+    const postOidc = idp ? await postWithProviderToken(sides.logbook, idp) : undefined;
+    await idp?.close();
     let first: Row | undefined;
     if (runs('first') || runs('cached')) {
       first = await compare(
@@ -380,6 +403,7 @@ async function main(): Promise<void> {
       baseline: baselineSummary,
       ledger,
       postKey,
+      postOidc,
     });
     process.stdout.write(`\n${report}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
@@ -387,7 +411,7 @@ async function main(): Promise<void> {
     writeFileSync(
       join(ROOT, 'bench', 'results', `${stamp}.json`),
       JSON.stringify(
-        { flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary, ledger, postKey },
+        { flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary, ledger, postKey, postOidc },
         null,
         2,
       ),
@@ -581,10 +605,12 @@ async function startServer(
   url: string,
   port: number,
   cwd: string,
+  extraEnv: Record<string, string> = {},
 ): Promise<{ child: ChildProcess; url: string }> {
   const child = spawn('sh', ['-c', command], {
     cwd,
     env: {
+      ...extraEnv,
       PATH: process.env.PATH,
       DATABASE_URL: url,
       PORT: String(port),
@@ -709,6 +735,7 @@ async function compare(
 
 interface PostKeyResult {
   token: Measured;
+  /** With the other credential (an API key, an identity provider's token). */
   key: Measured;
   /** key req/s over token req/s in the median round. */
   ratio: number;
@@ -717,7 +744,7 @@ interface PostKeyResult {
 
 /**
  * The writer's `POST /activities` with an API key of its own (sent as a bearer token), against the same requests
- * with its access token: `ROUNDS` rounds of each, one after the other, on Logbook.
+ * with its access token.
  */
 async function postWithKey(side: Side): Promise<PostKeyResult> {
   log('POST /activities with an API key, against the token');
@@ -726,15 +753,36 @@ async function postWithKey(side: Side): Promise<PostKeyResult> {
     headers: { authorization: `Bearer ${side.tokens.writer}`, 'content-type': 'application/json' },
     body: JSON.stringify({ name: 'bench', scopes: ['activities:write'] }),
   });
-  const key = ((await res.json()) as { data: { key: string } }).data.key;
+  return postAgainstToken(side, ((await res.json()) as { data: { key: string } }).data.key);
+}
+
+/**
+ * The writer's `POST /activities` with an access token of the identity provider (linked to the writer by its verified
+ * email on the first request), against the same requests with Logbook's token. No fetch from the provider may happen
+ * after the first request.
+ */
+async function postWithProviderToken(side: Side, idp: BenchIdentityProvider): Promise<PostKeyResult> {
+  log('POST /activities with an identity provider’s token, against Logbook’s');
+  const token = await idp.token('bench3@example.com');
+  const first = await fetch(`${side.url}/api/v1/auth/me`, { headers: { authorization: `Bearer ${token}` } });
+  if (first.status !== 200) throw new Error(`the identity provider's token was refused: ${first.status}`);
+  const fetches = idp.fetches;
+  const result = await postAgainstToken(side, token);
+  if (idp.fetches !== fetches)
+    throw new Error(`Logbook fetched from the identity provider ${idp.fetches - fetches} times`);
+  return result;
+}
+
+/** `ROUNDS` rounds of POST with `credential` and with the writer's token, one after the other, on Logbook. */
+async function postAgainstToken(side: Side, credential: string): Promise<PostKeyResult> {
   const url = `${side.url}/api/v1/activities`;
   const options = { method: 'POST' as const, body: JSON.stringify({ action: 'BENCH_POST', metadata: { i: 1 } }) };
   const results = await inRounds(async () => ({
     token: await measure(url, side.tokens.writer, options),
-    key: await measure(url, key, options),
+    key: await measure(url, credential, options),
   }));
   if (results.some((round) => round.key.non2xx || round.token.non2xx)) {
-    throw new Error('POST /activities with the key or the token answered something else than 201');
+    throw new Error('POST /activities with the credential or the token answered something else than 201');
   }
   const median = medianBy(results, (round) => round.key.rps / round.token.rps);
   return { token: median.token, key: median.key, ratio: median.key.rps / median.token.rps, rounds: median.rounds };
@@ -922,6 +970,7 @@ function renderReport(
     baseline?: BaselineSummary;
     ledger?: LedgerResult;
     postKey?: PostKeyResult;
+    postOidc?: PostKeyResult;
   },
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
@@ -959,15 +1008,25 @@ function renderReport(
           ],
         ]
       : []),
-    ...(extra.postKey
-      ? [
-          [
-            'POST /activities with an API key, against the same user’s token (rounds: key/token)',
-            `${extra.postKey.key.rps.toLocaleString('en')} req/s, p99 ${extra.postKey.key.p99} ms against ${extra.postKey.token.rps.toLocaleString('en')} req/s, p99 ${extra.postKey.token.p99} ms: ${extra.postKey.ratio.toFixed(2)} (${extra.postKey.rounds.map((ratio) => ratio.toFixed(2)).join(', ')})`,
-            '-',
-          ] as [string, string, string],
-        ]
-      : []),
+    ...(
+      [
+        ['POST /activities with an API key, against the same user’s token (rounds: key/token)', extra.postKey],
+        [
+          'POST /activities with an identity provider’s token, against the same user’s Logbook token (rounds: provider/Logbook)',
+          extra.postOidc,
+        ],
+      ] as const
+    ).flatMap(([label, post]) =>
+      post
+        ? [
+            [
+              label,
+              `${post.key.rps.toLocaleString('en')} req/s, p99 ${post.key.p99} ms against ${post.token.rps.toLocaleString('en')} req/s, p99 ${post.token.p99} ms: ${post.ratio.toFixed(2)} (${post.rounds.map((ratio) => ratio.toFixed(2)).join(', ')})`,
+              '-',
+            ] as [string, string, string],
+          ]
+        : [],
+    ),
     ...(extra.ledger
       ? ([
           [
