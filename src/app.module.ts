@@ -11,6 +11,7 @@ import { HealthModule } from './health/health.module';
 import { ApiKeysModule } from './modules/api-keys/api-keys.module';
 import { LedgerModule } from './modules/ledger/ledger.module';
 import { OidcModule } from './modules/oidc/oidc.module';
+import { WebhooksModule } from './modules/webhooks/webhooks.module';
 import { RetentionModule } from './modules/retention/retention.module';
 import { ActivityLogModule } from './modules/activity-log/activity-log.module';
 import { AuditLogModule } from './modules/audit-log/audit-log.module';
@@ -37,6 +38,7 @@ export class AppModule {
         LedgerModule,
         ApiKeysModule,
         OidcModule,
+        WebhooksModule,
         RetentionModule,
         ...extraModules,
       ],

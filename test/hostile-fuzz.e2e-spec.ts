@@ -48,7 +48,16 @@ const PASSWORD = 'correct horse battery';
 // Values resolved when the request is sent: ids, emails and tokens the app handed out so far.
 
 type PoolName =
-  'userId' | 'activityId' | 'auditId' | 'apiKeyId' | 'email' | 'password' | 'refreshToken' | 'cursor' | 'treeSize';
+  | 'userId'
+  | 'activityId'
+  | 'auditId'
+  | 'apiKeyId'
+  | 'webhookId'
+  | 'email'
+  | 'password'
+  | 'refreshToken'
+  | 'cursor'
+  | 'treeSize';
 
 /** The ledger's integer parameters: tree sizes and leaf ranges, drawn from the sizes it signed (and 0). */
 const LEDGER_SIZES = /^(treeSize|from|to|start|end)$/;
@@ -90,6 +99,7 @@ const POOLS: Record<Collection, PoolName> = {
   activities: 'activityId',
   'audit-logs': 'auditId',
   'api-keys': 'apiKeyId',
+  webhooks: 'webhookId',
 };
 
 /**
@@ -215,6 +225,18 @@ function validLengths(schema: Schema): string[] {
   );
 }
 
+/** Webhook receivers (the tests allow private addresses, so none is looked up). */
+const URLS = ['http://127.0.0.1:9/fuzz', 'https://receiver.example.com/hooks?x=1', 'http://[::1]:9/x'];
+const HOSTILE_URLS = [
+  'javascript:alert(1)',
+  'ftp://127.0.0.1/x',
+  'http://user:secret@127.0.0.1/x',
+  'http://',
+  '//127.0.0.1/x',
+  'http://127.0.0.1:99999/x',
+  'file:///etc/passwd',
+];
+
 const anyUtf16 = fc.string({
   unit: fc.integer({ min: 0, max: 0xffff }).map((code) => String.fromCharCode(code)),
   maxLength: 12,
@@ -234,6 +256,7 @@ function text(schema: Schema, name: string, p: number, where: Where): fc.Arbitra
   else if (/expires/i.test(name)) valid.push(fc.constantFrom(...FUTURE_DATES));
   else if (schema.format === 'date-time' || /date|time|start|end/i.test(name)) valid.push(fc.constantFrom(...DATES));
   else if (/(^|_)id$|Id$/.test(name)) valid.push(fc.constantFrom('1', '2', '42'));
+  else if (schema.format === 'uri') valid.push(fc.constantFrom(...URLS));
   else valid.push(fc.constantFrom(...PLAUSIBLE_TEXT, ...validLengths(schema)));
   const hostile: fc.Arbitrary<unknown>[] = [
     fc.constantFrom(...HOSTILE_TEXT),
@@ -241,6 +264,7 @@ function text(schema: Schema, name: string, p: number, where: Where): fc.Arbitra
     fc.constantFrom(...HOSTILE_DATES),
     anyUtf16,
   ];
+  if (schema.format === 'uri') hostile.push(fc.constantFrom(...HOSTILE_URLS));
   if (schema.enum) {
     const members = schema.enum as string[];
     hostile.push(fc.constantFrom(...members.map((m) => m.toLowerCase()), ...members.map((m) => ` ${m} `), 'COMPLETED'));
@@ -720,6 +744,7 @@ class World {
     activityId: [],
     auditId: [],
     apiKeyId: [],
+    webhookId: [],
     email: [],
     password: [PASSWORD],
     refreshToken: [],
@@ -1031,6 +1056,18 @@ describe('hostile input, fuzzed over every operation of openapi.json', () => {
         app.baseUrl,
       );
       world.add('apiKeyId', res.body.data.id);
+    }
+    for (const name of ['one', 'two']) {
+      const res = await http(
+        `${API}/webhooks`,
+        {
+          method: 'POST',
+          token: world.actors.get('admin')!.accessToken,
+          body: { url: `http://127.0.0.1:9/${name}`, events: ['*'] },
+        },
+        app.baseUrl,
+      );
+      world.add('webhookId', res.body.data.id);
     }
     for (const row of await sql<{ id: string }>('SELECT id FROM audit_logs', [], app.databaseUrl))
       world.add('auditId', Number(row.id));

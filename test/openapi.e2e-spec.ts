@@ -53,7 +53,7 @@ describe('the OpenAPI document', () => {
       expect(operation.summary).toBeTruthy();
       expect(operation.description).toBeTruthy();
       expect(operation.tags).toEqual([
-        expect.stringMatching(/^(Health|Auth|Users|Activities|Audit logs|Ledger|API keys)$/),
+        expect.stringMatching(/^(Health|Auth|Users|Activities|Audit logs|Ledger|API keys|Webhooks)$/),
       ]);
     }
   });

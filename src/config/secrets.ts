@@ -8,6 +8,8 @@ export class AppSecrets {
   constructor(
     readonly jwtKey: KeyObject,
     readonly cursorKey: Buffer,
+    /** Encrypts webhook endpoints' signing secrets in the database (AES-256-GCM): a copy of the database alone cannot sign. */
+    readonly webhookSecretKey: Buffer,
   ) {}
 
   static from(settings: Settings): AppSecrets {
@@ -15,6 +17,7 @@ export class AppSecrets {
     return new AppSecrets(
       createSecretKey(Buffer.from(secret, 'utf8')),
       createHmac('sha256', secret).update('logbook:cursor:v1').digest(),
+      createHmac('sha256', secret).update('logbook:webhook-secrets:v1').digest(),
     );
   }
 }

@@ -51,6 +51,9 @@ describe('loadSettings', () => {
       ledgerIntegrateIntervalMs: 1000,
       ledgerMaxDeferMs: 10000,
       oidc: undefined,
+      webhookRetryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
+      webhookDisableAfterSeconds: 5 * 86400,
+      webhookAllowPrivate: false,
     });
   });
 
@@ -247,6 +250,19 @@ describe('loadSettings', () => {
     expect(load({ ...production, ...base, OIDC_ISSUER: 'http://127.0.0.1:8080/realms/a' }).oidc?.issuer).toBe(
       'http://127.0.0.1:8080/realms/a',
     );
+  });
+
+  it('reads the webhook retry schedule as a list of durations', () => {
+    expect(load({ WEBHOOK_RETRY_SCHEDULE: '1s, 2, 1m' }).webhookRetryScheduleSeconds).toEqual([1, 2, 60]);
+    for (const bad of ['1s,,2s', '0s', 'soon', '-1']) {
+      expect(problemsOf({ WEBHOOK_RETRY_SCHEDULE: bad })).toEqual([
+        expect.stringMatching(/^WEBHOOK_RETRY_SCHEDULE must be a comma-separated list/),
+      ]);
+    }
+    expect(load({ WEBHOOK_DISABLE_AFTER: '2h', WEBHOOK_ALLOW_PRIVATE: 'true' })).toMatchObject({
+      webhookDisableAfterSeconds: 7200,
+      webhookAllowPrivate: true,
+    });
   });
 
   it('reads .env for what the environment lacks, the environment winning', () => {

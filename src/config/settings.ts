@@ -63,6 +63,12 @@ export class Settings {
   ledgerMaxDeferMs: number;
   /** Access tokens from the team's identity provider; unset (no OIDC_ISSUER): only Logbook's own credentials. */
   oidc?: OidcSettings;
+  /** The waits before each new attempt of a webhook delivery that failed, in seconds; after the last: given up. */
+  webhookRetryScheduleSeconds: number[];
+  /** An endpoint failing every delivery for this long is disabled. */
+  webhookDisableAfterSeconds: number;
+  /** Whether webhook endpoints may be loopback, private or link-local addresses. */
+  webhookAllowPrivate: boolean;
 }
 
 /** The identity provider whose access tokens Logbook accepts (OIDC_* settings). */
@@ -136,6 +142,9 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     ledgerIntegrateIntervalMs: read.integer('LEDGER_INTEGRATE_INTERVAL_MS', 1000, 10, 60000),
     ledgerMaxDeferMs: read.integer('LEDGER_MAX_DEFER_MS', 10000, 0, 600000),
     oidc: readOidc(read, problems),
+    webhookRetryScheduleSeconds: read.durations('WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
+    webhookDisableAfterSeconds: read.duration('WEBHOOK_DISABLE_AFTER', '5d'),
+    webhookAllowPrivate: read.boolean('WEBHOOK_ALLOW_PRIVATE', false),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
@@ -299,6 +308,19 @@ class Reader {
     const seconds = match ? Number(match[1]) * DURATION_UNITS[(match[2] || 's').toLowerCase()] : NaN;
     if (!Number.isSafeInteger(seconds) || seconds <= 0) {
       return this.fail(name, raw, 'a positive duration such as 900, 15m, 12h or 7d', 1);
+    }
+    return seconds;
+  }
+
+  /** A comma-separated list of durations (`5s,5m,2h`), each as {@link duration} reads one; at most 50. */
+  durations(name: string, fallback: string): number[] {
+    const raw = this.string(name) ?? fallback;
+    const seconds = raw.split(',').map((entry) => {
+      const match = /^(\d+)\s*([smhd]?)$/i.exec(entry.trim());
+      return match ? Number(match[1]) * DURATION_UNITS[(match[2] || 's').toLowerCase()] : NaN;
+    });
+    if (seconds.length > 50 || seconds.some((value) => !Number.isSafeInteger(value) || value <= 0)) {
+      return this.fail(name, raw, 'a comma-separated list of positive durations such as 5s,5m,30m,2h', [1]);
     }
     return seconds;
   }

@@ -15,7 +15,7 @@ export const DOCUMENT = JSON.parse(
 ) as OpenApiDocument;
 
 /** The collections whose members a path id names. */
-export const COLLECTIONS = ['users', 'activities', 'audit-logs', 'api-keys'] as const;
+export const COLLECTIONS = ['users', 'activities', 'audit-logs', 'api-keys', 'webhooks'] as const;
 export type Collection = (typeof COLLECTIONS)[number];
 
 export interface DocumentedParam {

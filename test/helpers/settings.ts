@@ -24,6 +24,8 @@ export function testSettings(overrides: Record<string, string | undefined> = {})
       LEDGER_INTEGRATE_INTERVAL_MS: '60000',
       // The whole suite shares one client address; test/security.e2e-spec.ts runs apps with a limit.
       RATE_LIMIT_MAX: '0',
+      // Webhook receivers in tests listen on this machine; test/webhooks.e2e-spec.ts checks the refusal without it.
+      WEBHOOK_ALLOW_PRIVATE: 'true',
       ...overrides,
     },
     { envFile: false },

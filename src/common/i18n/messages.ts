@@ -170,6 +170,27 @@ export const MESSAGES = {
     th: 'ไม่สามารถติดต่อผู้ให้บริการยืนยันตัวตนเพื่อตรวจสอบโทเค็นนี้ได้ กรุณาลองใหม่ภายหลัง',
     de: 'Der Identitätsanbieter ist zur Prüfung dieses Tokens nicht erreichbar; bitte später erneut versuchen',
   },
+  webhookNotFound: {
+    en: 'Webhook endpoint {id} not found',
+    th: 'ไม่พบ webhook endpoint {id}',
+    de: 'Webhook-Endpunkt {id} nicht gefunden',
+  },
+  webhookTarget: {
+    en: 'This webhook URL cannot be used: {problem}',
+    th: 'ใช้ URL ของ webhook นี้ไม่ได้: {problem}',
+    de: 'Diese Webhook-URL ist nicht verwendbar: {problem}',
+  },
+  webhookCreated: {
+    en: 'Webhook endpoint created: keep its secret now, it is not shown again',
+    th: 'สร้าง webhook endpoint แล้ว: เก็บ secret ไว้ตอนนี้ จะไม่แสดงอีก',
+    de: 'Webhook-Endpunkt erstellt: jetzt das Secret sichern, es wird nicht wieder angezeigt',
+  },
+  webhookDeleted: { en: 'Webhook endpoint deleted', th: 'ลบ webhook endpoint แล้ว', de: 'Webhook-Endpunkt gelöscht' },
+  webhookSecretRotated: {
+    en: 'New secret: keep it now; the old one also signs for 24 hours',
+    th: 'secret ใหม่: เก็บไว้ตอนนี้ secret เดิมยังใช้ลงนามต่อได้อีก 24 ชั่วโมง',
+    de: 'Neues Secret: jetzt sichern; das alte signiert noch 24 Stunden mit',
+  },
   signedOut: { en: 'Signed out', th: 'ออกจากระบบแล้ว', de: 'Abgemeldet' },
   passwordChanged: { en: 'Password changed', th: 'เปลี่ยนรหัสผ่านแล้ว', de: 'Passwort geändert' },
   internalError: {

@@ -15,7 +15,7 @@ export const AUDIT_ACTIONS = [
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
 /** What the trail records changes of. Auditing a new entity starts by naming it here. */
-export const AUDITED_ENTITIES = ['User', 'Auth', 'ActivityLog', 'AuditLog', 'ApiKey'] as const;
+export const AUDITED_ENTITIES = ['User', 'Auth', 'ActivityLog', 'AuditLog', 'ApiKey', 'Webhook'] as const;
 export type AuditedEntity = (typeof AUDITED_ENTITIES)[number];
 
 /**
