@@ -98,7 +98,7 @@ export class WebhooksService {
         ...(changes.newValues as EndpointChanges),
         // Enabled again by hand: its failures so far no longer count towards disabling it.
         ...(dto.enabled === true && !current.enabled ? { failingSince: null } : {}),
-      } as EndpointChanges);
+      });
       await this.audit.record(tx, { action: 'UPDATE', entityType: 'Webhook', entityId: id, ...changes });
       return updated;
     });
