@@ -1,6 +1,7 @@
 import { Settings } from '../src/config/settings';
 import { Transactions } from '../src/database/transactions';
 import { LedgerIntegrator } from '../src/modules/ledger/ledger-integrator.service';
+import { WebhookOutbox } from '../src/modules/webhooks/outbox/webhook-outbox';
 import { LedgerKey } from '../src/modules/ledger/ledger-key';
 import { LedgerRepository } from '../src/modules/ledger/ledger.repository';
 import { createActivity } from './helpers/activities';
@@ -60,6 +61,7 @@ describe('integration into the ledger', () => {
           app.app.get(Transactions),
           app.app.get(LedgerKey),
           app.app.get(Settings),
+          app.app.get(WebhookOutbox),
         ),
     );
     await Promise.all(integrators.map((integrator) => integrator.drain()));
@@ -109,6 +111,7 @@ describe('integration into the ledger', () => {
           ledgerIntegrateIntervalMs: 100,
           ledgerMaxDeferMs: 2000,
         },
+        app.app.get(WebhookOutbox),
       );
       const started = Date.now();
       integrator.onApplicationBootstrap();

@@ -8,6 +8,7 @@ import { migrateDatabase } from '../src/database/database-server';
 import { Settings } from '../src/config/settings';
 import { Transactions } from '../src/database/transactions';
 import { LedgerIntegrator } from '../src/modules/ledger/ledger-integrator.service';
+import { WebhookOutbox } from '../src/modules/webhooks/outbox/webhook-outbox';
 import { LedgerKey } from '../src/modules/ledger/ledger-key';
 import { LedgerRepository } from '../src/modules/ledger/ledger.repository';
 import { RetentionService } from '../src/modules/retention/retention.service';
@@ -442,6 +443,7 @@ describe('the ledger', () => {
         t.app.get(Transactions),
         new LedgerKey('logbook.test/ledger', generateKeyPairSync('ed25519').privateKey),
         t.app.get(Settings),
+        t.app.get(WebhookOutbox),
       );
       await createActivity(user, {}, t.baseUrl);
       expect(await intruder.integrateBatch()).toBe(1);

@@ -13,6 +13,8 @@ export interface CommitTopics {
   activityCreated: number;
   /** An entry was appended to the audit trail (its id). */
   auditEntryAdded: number;
+  /** A webhook event was written to the outbox (its type). */
+  webhookEventAdded: string;
 }
 
 export type CommitTopic = keyof CommitTopics;

@@ -185,6 +185,21 @@ export const MESSAGES = {
     th: 'สร้าง webhook endpoint แล้ว: เก็บ secret ไว้ตอนนี้ จะไม่แสดงอีก',
     de: 'Webhook-Endpunkt erstellt: jetzt das Secret sichern, es wird nicht wieder angezeigt',
   },
+  webhookDisabled: {
+    en: 'Webhook endpoint {id} is disabled: enable it first',
+    th: 'webhook endpoint {id} ถูกปิดใช้งานอยู่ กรุณาเปิดใช้งานก่อน',
+    de: 'Webhook-Endpunkt {id} ist deaktiviert: bitte zuerst aktivieren',
+  },
+  webhookTestQueued: {
+    en: 'Test event queued',
+    th: 'เข้าคิวส่ง event ทดสอบแล้ว',
+    de: 'Test-Ereignis eingereiht',
+  },
+  webhookReplayQueued: {
+    en: '{events} events queued to be sent again',
+    th: 'เข้าคิวส่ง event ซ้ำแล้ว {events} รายการ',
+    de: '{events} Ereignisse zum erneuten Senden eingereiht',
+  },
   webhookDeleted: { en: 'Webhook endpoint deleted', th: 'ลบ webhook endpoint แล้ว', de: 'Webhook-Endpunkt gelöscht' },
   webhookSecretRotated: {
     en: 'New secret: keep it now; the old one also signs for 24 hours',

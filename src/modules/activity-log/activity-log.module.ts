@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuditLogModule } from '../audit-log/audit-log.module';
+import { WebhookOutboxModule } from '../webhooks/outbox/webhook-outbox.module';
 import { ActivityListCache } from './activity-list-cache.service';
 import { ActivityLogController } from './activity-log.controller';
 import { ActivityLog } from './activity-log.entity';
@@ -11,7 +12,7 @@ import { IdempotencyRepository } from './idempotency.repository';
 import { UserActivitiesController } from './user-activities.controller';
 
 @Module({
-  imports: [TypeOrmModule.forFeature([ActivityLog, IdempotencyKey]), AuditLogModule],
+  imports: [TypeOrmModule.forFeature([ActivityLog, IdempotencyKey]), AuditLogModule, WebhookOutboxModule],
   controllers: [ActivityLogController, UserActivitiesController],
   providers: [ActivityLogRepository, IdempotencyRepository, ActivityLogService, ActivityListCache],
   exports: [ActivityLogService],

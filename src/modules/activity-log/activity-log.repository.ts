@@ -9,6 +9,7 @@ import type { ReadDb } from '../../database/read-replicas';
 import { hydrate, timestampParser } from '../../database/rows';
 import { arrayLiteral, likePattern, sql, SqlWhere, streamSql } from '../../database/sql';
 import { Tx } from '../../database/transactions';
+import { outboxCte } from '../webhooks/outbox/webhook-outbox';
 import { EXPORT_COLUMNS } from './activity-export';
 import { ActivityLog, ActivityStatus, TargetType } from './activity-log.entity';
 
@@ -72,7 +73,8 @@ const INSERT_COLUMN_LIST = INSERT_COLUMNS.map(([, column]) => column).join(', ')
 /**
  * One statement for one row or a thousand: each column is one array parameter, unnested in the given order. The
  * same statement queues every row for the ledger (ledger_pending, with the status it was created with), so no
- * activity is stored without reaching the tree.
+ * activity is stored without reaching the tree, and writes its `activity.created` event while an endpoint asks for
+ * it (the webhook outbox).
  */
 const insertSql = (returning: string, select: string) => `WITH inserted AS (
   INSERT INTO activities (${INSERT_COLUMN_LIST})
@@ -84,6 +86,8 @@ const insertSql = (returning: string, select: string) => `WITH inserted AS (
 ), queued AS (
   INSERT INTO ledger_pending (kind, record_id, recorded_at, status)
   SELECT 'activity', id, "timestamp", status FROM inserted
+), evented AS (
+  ${outboxCte('activity.created', 'inserted')}
 )
 SELECT ${select} FROM inserted`;
 /**

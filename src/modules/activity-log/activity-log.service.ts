@@ -17,6 +17,7 @@ import { ActivityLog } from './activity-log.entity';
 import { ActivityFilters, ActivityLogRepository, ActivityOrder, NewActivity } from './activity-log.repository';
 import { canChangeStatus, parseStatus } from './activity-status';
 import { ActivityExportQueryDto, ActivityFilterDto, ActivityQueryDto } from './dto/activity-query.dto';
+import { WebhookOutbox } from '../webhooks/outbox/webhook-outbox';
 import { ActivityResponseDto, toActivityResponse } from './dto/activity-response.dto';
 import { CreateActivityDto } from './dto/create-activity.dto';
 import { IdempotencyRepository } from './idempotency.repository';
@@ -50,6 +51,7 @@ export class ActivityLogService {
     private readonly cache: ActivityListCache,
     private readonly cursors: CursorCodec,
     private readonly reads: ConsistentReads,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   /**
@@ -147,6 +149,7 @@ export class ActivityLogService {
         oldValues: { status: current.status },
         newValues: { status },
       });
+      await this.outbox.add(tx, 'activity.updated', { data: { ...toActivityResponse(updated) } });
       return updated;
     });
     return toActivityResponse(activity);
@@ -165,6 +168,7 @@ export class ActivityLogService {
         oldValues: { deletedAt: null },
         newValues: { deletedAt: deleted.deletedAt?.toISOString() ?? null },
       });
+      await this.outbox.add(tx, 'activity.deleted', { data: { ...toActivityResponse(deleted) } });
       return deleted;
     });
     return toActivityResponse(activity);
@@ -186,6 +190,7 @@ export class ActivityLogService {
         oldValues: { deletedAt: current.deletedAt.toISOString() },
         newValues: { deletedAt: null },
       });
+      await this.outbox.add(tx, 'activity.restored', { data: { ...toActivityResponse(restored) } });
       return restored;
     });
     return toActivityResponse(activity);

@@ -6,6 +6,7 @@ import { Paging } from '../../common/pagination/paging';
 import type { ReadDb } from '../../database/read-replicas';
 import { sql } from '../../database/sql';
 import { Tx } from '../../database/transactions';
+import { outboxCte } from '../webhooks/outbox/webhook-outbox';
 import { AuditAction, AuditedEntity, AuditLog } from './audit-log.entity';
 
 export interface NewAuditEntry {
@@ -59,7 +60,8 @@ export class AuditLogRepository {
   async insert(tx: Tx, entry: NewAuditEntry): Promise<number> {
     const [{ id }] = await sql<{ id: string }>(
       tx,
-      // The same statement queues the entry for the ledger, so none is stored without reaching the tree.
+      // The same statement queues the entry for the ledger, so none is stored without reaching the tree, and writes
+      // its `audit.created` event while an endpoint asks for it.
       `WITH inserted AS (
          INSERT INTO audit_logs (user_id, username, action, entity_type, entity_id, old_values, new_values,
                                  ip_address, user_agent, request_id, api_key_id)
@@ -67,6 +69,8 @@ export class AuditLogRepository {
          RETURNING id, created_at
        ), queued AS (
          INSERT INTO ledger_pending (kind, record_id, recorded_at) SELECT 'audit', id, created_at FROM inserted
+       ), evented AS (
+         ${outboxCte('audit.created', 'inserted')}
        )
        SELECT id FROM inserted`,
       [

@@ -7,6 +7,7 @@ import { LedgerKey } from './ledger-key';
 import { LedgerRepository, NewLeaf, PendingRecord, StoredCheckpoint } from './ledger.repository';
 import { activityLeafObject, auditLeafObject, leafText } from './leaves';
 import { CompactRange, leafHash } from './merkle';
+import { WebhookOutbox } from '../webhooks/outbox/webhook-outbox';
 import { checkpointText } from './signed-note';
 import { STORED_EVERY } from './tree-reader';
 
@@ -39,6 +40,7 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
     private readonly transactions: Transactions,
     private readonly key: LedgerKey,
     private readonly settings: Settings,
+    private readonly outbox: WebhookOutbox,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -135,9 +137,12 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
     });
   }
 
-  private sign(tx: Tx, treeSize: number, rootHash: Buffer): Promise<StoredCheckpoint> {
+  /** Signs and stores the checkpoint, and writes its `ledger.checkpoint` event (named by its tree size). */
+  private async sign(tx: Tx, treeSize: number, rootHash: Buffer): Promise<StoredCheckpoint> {
     const note = this.key.sign(checkpointText({ origin: this.key.origin, treeSize, rootHash }));
-    return this.repository.insertCheckpoint(tx, { treeSize, rootHash, note });
+    const checkpoint = await this.repository.insertCheckpoint(tx, { treeSize, rootHash, note });
+    await this.outbox.add(tx, 'ledger.checkpoint', { recordId: treeSize });
+    return checkpoint;
   }
 
   /** The leaves of these records, in their order (a record no longer there is skipped). */

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { WebhookOutboxModule } from '../webhooks/outbox/webhook-outbox.module';
 import { Settings } from '../../config/settings';
 import { ActivityLog } from '../activity-log/activity-log.entity';
 import { ActivityLogModule } from '../activity-log/activity-log.module';
@@ -13,7 +14,7 @@ import { LedgerService } from './ledger.service';
 
 /** The Merkle tree over every record, its signed checkpoints and proofs (docs/AUDIT.md). */
 @Module({
-  imports: [TypeOrmModule.forFeature([ActivityLog, AuditLog]), ActivityLogModule, AuditLogModule],
+  imports: [TypeOrmModule.forFeature([ActivityLog, AuditLog]), ActivityLogModule, AuditLogModule, WebhookOutboxModule],
   controllers: [LedgerController],
   providers: [
     { provide: LedgerKey, inject: [Settings], useFactory: (settings: Settings) => LedgerKey.from(settings) },

@@ -8,6 +8,11 @@ import { PageQueryDto } from '../../common/pagination/page-query.dto';
 import {
   CreatedWebhookDto,
   CreateWebhookDto,
+  DeliveryQueryDto,
+  DeliveryResponseDto,
+  ReplayQueuedDto,
+  ReplayWebhookDto,
+  TestEventDto,
   UpdateWebhookDto,
   WebhookResponseDto,
   WebhookSecretDto,
@@ -80,5 +85,43 @@ export class WebhooksController {
   @ApiErrors(400, 401, 403, 404)
   async rotateSecret(@Param('id', IdParamPipe) id: number) {
     return ApiResult.of(await this.webhooks.rotateSecret(id), 'webhookSecretRotated');
+  }
+
+  @Post(':id/test')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Send a test event',
+    description: 'Queues a `webhook.test` event for this endpoint only; it is delivered like any other.',
+  })
+  @ApiEnvelope(TestEventDto, { status: 202 })
+  @ApiErrors(400, 401, 403, 404, 409)
+  async sendTest(@Param('id', IdParamPipe) id: number) {
+    return ApiResult.of(await this.webhooks.sendTest(id), 'webhookTestQueued');
+  }
+
+  @Get(':id/deliveries')
+  @ApiOperation({
+    summary: 'List a webhook endpoint’s delivery attempts',
+    description:
+      'Every attempt, newest first: `pending` until answered, then `succeeded` or `failed`, with the time of the next attempt.',
+  })
+  @ApiEnvelope(DeliveryResponseDto, { paginated: true })
+  @ApiErrors(400, 401, 403, 404)
+  async listDeliveries(@Param('id', IdParamPipe) id: number, @Query() query: DeliveryQueryDto) {
+    return ApiResult.page(await this.webhooks.listDeliveries(id, query));
+  }
+
+  @Post(':id/replay')
+  @HttpCode(HttpStatus.ACCEPTED)
+  @ApiOperation({
+    summary: 'Send events again',
+    description:
+      'Every event since `since` (at most 10,000) that the endpoint asks for, each with its first id, as a new attempt.',
+  })
+  @ApiEnvelope(ReplayQueuedDto, { status: 202 })
+  @ApiErrors(400, 401, 403, 404, 409)
+  async replay(@Param('id', IdParamPipe) id: number, @Body() dto: ReplayWebhookDto) {
+    const queued = await this.webhooks.replay(id, dto);
+    return ApiResult.of(queued, 'webhookReplayQueued', { events: queued.events });
   }
 }

@@ -9,7 +9,14 @@ import { WebhookEndpoint } from './webhook-endpoint.entity';
 export type EndpointChanges = Partial<
   Pick<
     WebhookEndpoint,
-    'url' | 'events' | 'description' | 'enabled' | 'secretSealed' | 'previousSecretSealed' | 'previousSecretUntil'
+    | 'url'
+    | 'events'
+    | 'description'
+    | 'enabled'
+    | 'secretSealed'
+    | 'previousSecretSealed'
+    | 'previousSecretUntil'
+    | 'failingSince'
   >
 >;
 

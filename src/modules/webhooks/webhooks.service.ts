@@ -9,9 +9,18 @@ import { Settings } from '../../config/settings';
 import { ConsistentReads } from '../../database/consistent-reads';
 import { Transactions } from '../../database/transactions';
 import { AuditLogService, changedFields, REDACTED } from '../audit-log/audit-log.service';
+import { WebhookOutbox } from './outbox/webhook-outbox';
+import { REPLAY_LIMIT, WebhookDeliveryService } from './webhook-delivery.service';
+import { WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import {
   CreatedWebhookDto,
   CreateWebhookDto,
+  DeliveryQueryDto,
+  DeliveryResponseDto,
+  ReplayQueuedDto,
+  ReplayWebhookDto,
+  TestEventDto,
+  toDeliveryResponse,
   toWebhookResponse,
   UpdateWebhookDto,
   WebhookResponseDto,
@@ -39,6 +48,9 @@ export class WebhooksService {
     private readonly reads: ConsistentReads,
     private readonly settings: Settings,
     private readonly secrets: AppSecrets,
+    private readonly outbox: WebhookOutbox,
+    private readonly deliveries: WebhookDeliveriesRepository,
+    private readonly delivery: WebhookDeliveryService,
   ) {}
 
   async create(dto: CreateWebhookDto): Promise<CreatedWebhookDto> {
@@ -141,6 +153,40 @@ export class WebhooksService {
       });
     });
     return { secret };
+  }
+
+  /** A `webhook.test` event, for this endpoint only. */
+  async sendTest(id: number): Promise<TestEventDto> {
+    const eventId = await this.transactions.run(async (tx) => {
+      const current = await this.endpoints.lockById(tx, id);
+      if (!current) throw notFound(id);
+      if (!current.enabled) throw new AppException(HttpStatus.CONFLICT, 'webhookDisabled', { id });
+      return this.outbox.add(tx, 'webhook.test', {
+        endpointId: id,
+        data: { endpointId: id, message: 'A test event from Logbook' },
+      });
+    });
+    return { eventId: eventId! };
+  }
+
+  /** Every attempt to deliver to the endpoint, newest first. */
+  async listDeliveries(id: number, query: DeliveryQueryDto): Promise<Page<DeliveryResponseDto>> {
+    if (!(await this.reads.read((db) => this.endpoints.findById(id, db)))) throw notFound(id);
+    const scope = cursorScope('webhook-deliveries', { id, status: query.status ?? null });
+    const paging = pagingFrom(query, this.cursors, scope);
+    const { rows, total } = await this.reads.read((db) => this.deliveries.list(id, query.status, paging, db));
+    const { items, meta } = pageMeta(rows, paging, total, this.cursors, scope, (row) => ({ value: null, id: row.id }));
+    return { items: items.map(toDeliveryResponse), meta };
+  }
+
+  /** Sends again every event since `since` that the endpoint asks for, each with its first id, as a new attempt. */
+  async replay(id: number, dto: ReplayWebhookDto): Promise<ReplayQueuedDto> {
+    const endpoint = await this.deliveries.endpoint(id);
+    if (!endpoint) throw notFound(id);
+    if (!endpoint.enabled) throw new AppException(HttpStatus.CONFLICT, 'webhookDisabled', { id });
+    const events = await this.deliveries.eventsSince(endpoint, new Date(dto.since), REPLAY_LIMIT);
+    await this.delivery.queueNow(events.map((eventId) => ({ endpointId: id, eventId, attempt: null })));
+    return { events: events.length };
   }
 
   private async checkTarget(url: string): Promise<void> {

@@ -9,12 +9,22 @@ import {
   IsIn,
   IsOptional,
   IsString,
+  IsISO8601,
   IsUrl,
+  Matches,
   ValidateIf,
 } from 'class-validator';
+import { PageQueryDto } from '../../../common/pagination/page-query.dto';
 import { Length } from '../../../common/validation/text-length';
+import { DELIVERY_STATUSES, type DeliveryStatus } from '../webhook-delivery.entity';
+import type { DeliveryRow } from '../webhook-deliveries.repository';
 import type { WebhookEndpoint } from '../webhook-endpoint.entity';
-import { WEBHOOK_EVENT_CHOICES, type WebhookEventChoice } from '../webhook-events';
+import {
+  WEBHOOK_EVENT_CHOICES,
+  WEBHOOK_EVENT_TYPES,
+  type WebhookEventChoice,
+  type WebhookEventType,
+} from '../webhook-events';
 
 const trimmed = ({ value }: { value: unknown }) => (typeof value === 'string' ? value.trim() : value);
 const URL_RULES = {
@@ -138,5 +148,79 @@ export function toWebhookResponse(endpoint: WebhookEndpoint): WebhookResponseDto
     enabled: endpoint.enabled,
     createdAt: endpoint.createdAt.toISOString(),
     updatedAt: endpoint.updatedAt.toISOString(),
+  };
+}
+
+export class DeliveryQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ enum: [...DELIVERY_STATUSES], enumName: 'DeliveryStatus' })
+  @IsOptional()
+  @IsIn(DELIVERY_STATUSES)
+  status?: DeliveryStatus;
+}
+
+/** One attempt to deliver one event. */
+export class DeliveryResponseDto {
+  @ApiProperty({ type: 'integer', example: 812 })
+  id: number;
+
+  /** The event's id, the `webhook-id` header of every attempt. */
+  @ApiProperty({ example: 'evt_4f0c6c0e3a5a4bb5a3d1f2e9c8b7a6d5' })
+  eventId: string;
+
+  @ApiProperty({ enum: [...WEBHOOK_EVENT_TYPES], enumName: 'WebhookEventType', example: 'activity.created' })
+  eventType: WebhookEventType;
+
+  /** 1 for the first attempt. */
+  @ApiProperty({ type: 'integer', minimum: 1, example: 1 })
+  attempt: number;
+
+  /** `pending` until the receiver answered (or did not in time). */
+  @ApiProperty({ enum: [...DELIVERY_STATUSES], enumName: 'DeliveryStatus', example: 'succeeded' })
+  status: DeliveryStatus;
+
+  @ApiProperty({ type: 'integer', nullable: true, example: 200 })
+  responseStatus: number | null;
+
+  @ApiProperty({ type: 'integer', nullable: true, example: 41 })
+  durationMs: number | null;
+
+  /** Why it failed: no answer within 10 s, a refused connection, a status that is not 2xx. */
+  @ApiProperty({ type: 'string', nullable: true, example: null })
+  error: string | null;
+
+  @ApiProperty({ type: 'string', format: 'date-time' })
+  createdAt: string;
+
+  /** When the next attempt is due; null when none follows. */
+  @ApiProperty({ type: 'string', format: 'date-time', nullable: true })
+  nextAttemptAt: string | null;
+}
+
+export class ReplayWebhookDto {
+  /** Every event since this time (at most 10,000) is sent again, with its first id. */
+  @ApiProperty({ type: 'string', format: 'date-time', example: '2026-12-01T00:00:00.000Z' })
+  @IsString()
+  @IsISO8601({ strict: true, strictSeparator: true })
+  @Matches(/(Z|[+-]\d{2}:\d{2})$/, { message: 'since must name its time zone (Z or ±hh:mm)' })
+  since: string;
+}
+
+export class ReplayQueuedDto {
+  /** How many events were queued to be sent again. */
+  @ApiProperty({ type: 'integer', example: 120 })
+  events: number;
+}
+
+export class TestEventDto {
+  /** The `webhook.test` event's id. */
+  @ApiProperty({ example: 'evt_4f0c6c0e3a5a4bb5a3d1f2e9c8b7a6d5' })
+  eventId: string;
+}
+
+export function toDeliveryResponse(row: DeliveryRow): DeliveryResponseDto {
+  return {
+    ...row,
+    createdAt: row.createdAt.toISOString(),
+    nextAttemptAt: row.nextAttemptAt?.toISOString() ?? null,
   };
 }

@@ -1,0 +1,247 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, EntityManager } from 'typeorm';
+import { Paging } from '../../common/pagination/paging';
+import type { ReadDb } from '../../database/read-replicas';
+import { sql } from '../../database/sql';
+import type { DeliveryStatus } from './webhook-delivery.entity';
+import type { WebhookEventChoice, WebhookEventType } from './webhook-events';
+
+export interface DispatchedEvent {
+  id: number;
+  type: WebhookEventType;
+  endpointId: number | null;
+}
+
+export interface StoredEvent {
+  id: number;
+  eventId: string;
+  type: WebhookEventType;
+  recordId: number | null;
+  status: string | null;
+  data: Record<string, unknown> | null;
+  endpointId: number | null;
+  createdAt: Date;
+}
+
+export interface LiveEndpoint {
+  id: number;
+  url: string;
+  events: WebhookEventChoice[];
+  enabled: boolean;
+  secretSealed: string;
+  previousSecretSealed: string | null;
+  previousSecretUntil: Date | null;
+  failingSince: Date | null;
+}
+
+export interface DeliveryRow {
+  id: number;
+  eventId: string;
+  eventType: WebhookEventType;
+  attempt: number;
+  status: DeliveryStatus;
+  responseStatus: number | null;
+  durationMs: number | null;
+  error: string | null;
+  createdAt: Date;
+  nextAttemptAt: Date | null;
+}
+
+/** The only code that reads or writes webhook_events and webhook_deliveries. */
+@Injectable()
+export class WebhookDeliveriesRepository {
+  constructor(@InjectDataSource() private readonly dataSource: DataSource) {}
+
+  /**
+   * Takes up to `limit` events not dispatched yet, in their order, and marks them dispatched; rows another
+   * transaction holds are skipped (it dispatches them), so any number of instances can do this at once.
+   */
+  async takeUndispatched(tx: EntityManager, limit: number): Promise<DispatchedEvent[]> {
+    const rows = await sql<{ id: string; type: WebhookEventType; endpoint_id: string | null }>(
+      tx,
+      `UPDATE webhook_events e SET dispatched_at = now()
+         FROM (SELECT id FROM webhook_events WHERE dispatched_at IS NULL ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED) p
+        WHERE e.id = p.id
+        RETURNING e.id, e.type, e.endpoint_id`,
+      [limit],
+    );
+    return rows
+      .map((row) => ({
+        id: Number(row.id),
+        type: row.type,
+        endpointId: row.endpoint_id === null ? null : Number(row.endpoint_id),
+      }))
+      .sort((a, b) => a.id - b.id);
+  }
+
+  /** Enabled endpoints that are not deleted. */
+  async enabledEndpoints(db: EntityManager = this.dataSource.manager): Promise<LiveEndpoint[]> {
+    const rows = await sql<Record<string, unknown>>(
+      db,
+      `SELECT id, url, events, enabled, secret_sealed, previous_secret_sealed, previous_secret_until, failing_since
+         FROM webhook_endpoints WHERE enabled AND deleted_at IS NULL`,
+    );
+    return rows.map(toEndpoint);
+  }
+
+  /** An endpoint that is not deleted (enabled or not). */
+  async endpoint(id: number, db: EntityManager = this.dataSource.manager): Promise<LiveEndpoint | null> {
+    const [row] = await sql<Record<string, unknown>>(
+      db,
+      `SELECT id, url, events, enabled, secret_sealed, previous_secret_sealed, previous_secret_until, failing_since
+         FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL`,
+      [id],
+    );
+    return row ? toEndpoint(row) : null;
+  }
+
+  async event(id: number): Promise<StoredEvent | null> {
+    const [row] = await sql<Record<string, unknown>>(
+      this.dataSource.manager,
+      `SELECT id, event_id, type, record_id, status, data, endpoint_id, created_at FROM webhook_events WHERE id = $1`,
+      [id],
+    );
+    if (!row) return null;
+    return {
+      id: Number(row.id),
+      eventId: row.event_id as string,
+      type: row.type as WebhookEventType,
+      recordId: row.record_id === null ? null : Number(row.record_id),
+      status: row.status as string | null,
+      data: row.data as Record<string, unknown> | null,
+      endpointId: row.endpoint_id === null ? null : Number(row.endpoint_id),
+      createdAt: row.created_at as Date,
+    };
+  }
+
+  /** The attempt number after the last one made for this event at this endpoint (1 for the first). */
+  async nextAttempt(endpointId: number, eventId: number): Promise<number> {
+    const [{ last }] = await sql<{ last: number | null }>(
+      this.dataSource.manager,
+      'SELECT max(attempt) AS last FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2',
+      [endpointId, eventId],
+    );
+    return (last ?? 0) + 1;
+  }
+
+  /**
+   * The attempt's row, `pending`: made, or made pending again when an earlier run of the same attempt never
+   * finished (its instance stopped mid-way). Answers its id.
+   */
+  async startAttempt(endpointId: number, eventId: number, attempt: number): Promise<number> {
+    const [{ id }] = await sql<{ id: string }>(
+      this.dataSource.manager,
+      `INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, status) VALUES ($1, $2, $3, 'pending')
+       ON CONFLICT (endpoint_id, event_id, attempt)
+       DO UPDATE SET status = 'pending', created_at = now(), response_status = NULL, duration_ms = NULL, error = NULL
+       RETURNING id`,
+      [endpointId, eventId, attempt],
+    );
+    return Number(id);
+  }
+
+  async finishAttempt(
+    tx: EntityManager,
+    id: number,
+    outcome: {
+      status: DeliveryStatus;
+      responseStatus: number | null;
+      durationMs: number;
+      error: string | null;
+      nextAttemptAt: Date | null;
+    },
+  ): Promise<void> {
+    await sql(
+      tx,
+      `UPDATE webhook_deliveries SET status = $2, response_status = $3, duration_ms = $4, error = $5, next_attempt_at = $6
+        WHERE id = $1`,
+      [id, outcome.status, outcome.responseStatus, outcome.durationMs, outcome.error, outcome.nextAttemptAt],
+    );
+  }
+
+  /** Marks the endpoint failing (from now, unless it already was), or not; answers since when it fails. */
+  async noteOutcome(tx: EntityManager, endpointId: number, succeeded: boolean): Promise<Date | null> {
+    const [row] = await sql<{ failing_since: Date | null }>(
+      tx,
+      succeeded
+        ? `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL RETURNING failing_since`
+        : `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1 RETURNING failing_since`,
+      [endpointId],
+    );
+    return row?.failing_since ?? null;
+  }
+
+  /** Events of the endpoint's types since `since`, oldest first, at most `limit`: what a replay sends again. */
+  async eventsSince(endpoint: LiveEndpoint, since: Date, limit: number): Promise<number[]> {
+    const rows = await sql<{ id: string }>(
+      this.dataSource.manager,
+      `SELECT id FROM webhook_events
+        WHERE created_at >= $1 AND (endpoint_id IS NULL OR endpoint_id = $2)
+          AND ($3::varchar[] @> ARRAY['*']::varchar[] OR type = ANY($3::varchar[]))
+        ORDER BY id LIMIT $4`,
+      [since, endpoint.id, endpoint.events, limit],
+    );
+    return rows.map((row) => Number(row.id));
+  }
+
+  /** An endpoint's attempts, newest first; one row more than `paging.limit` when more follow. */
+  async list(
+    endpointId: number,
+    status: DeliveryStatus | undefined,
+    paging: Paging,
+    db: ReadDb = this.dataSource.manager,
+  ): Promise<{ rows: DeliveryRow[]; total: number | null }> {
+    const filters = ['d.endpoint_id = $1', ...(status ? ['d.status = $2'] : [])];
+    const params: unknown[] = [endpointId, ...(status ? [status] : [])];
+    const where = filters.join(' AND ');
+    let total: number | null = null;
+    if (!paging.after) {
+      const [{ count }] = await sql<{ count: string }>(
+        db,
+        `SELECT count(*) AS count FROM webhook_deliveries d WHERE ${where}`,
+        params,
+      );
+      total = Number(count);
+    }
+    const after = paging.after ? ` AND d.id < $${params.push(paging.after.id)}` : '';
+    const offset = paging.after ? 0 : ((paging.page ?? 1) - 1) * paging.limit;
+    const rows = await sql<Record<string, unknown>>(
+      db,
+      `SELECT d.id, e.event_id, e.type, d.attempt, d.status, d.response_status, d.duration_ms, d.error, d.created_at,
+              d.next_attempt_at
+         FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id
+        WHERE ${where}${after}
+        ORDER BY d.id DESC LIMIT $${params.push(paging.limit + 1)} OFFSET $${params.push(offset)}`,
+      params,
+    );
+    return {
+      total,
+      rows: rows.map((row) => ({
+        id: Number(row.id),
+        eventId: row.event_id as string,
+        eventType: row.type as WebhookEventType,
+        attempt: row.attempt as number,
+        status: row.status as DeliveryStatus,
+        responseStatus: row.response_status as number | null,
+        durationMs: row.duration_ms as number | null,
+        error: row.error as string | null,
+        createdAt: row.created_at as Date,
+        nextAttemptAt: row.next_attempt_at as Date | null,
+      })),
+    };
+  }
+}
+
+function toEndpoint(row: Record<string, unknown>): LiveEndpoint {
+  return {
+    id: Number(row.id),
+    url: row.url as string,
+    events: row.events as WebhookEventChoice[],
+    enabled: row.enabled as boolean,
+    secretSealed: row.secret_sealed as string,
+    previousSecretSealed: row.previous_secret_sealed as string | null,
+    previousSecretUntil: row.previous_secret_until as Date | null,
+    failingSince: row.failing_since as Date | null,
+  };
+}

@@ -1,0 +1,239 @@
+import { Webhook } from 'standardwebhooks';
+import { LedgerIntegrator } from '../src/modules/ledger/ledger-integrator.service';
+import { createUser, signIn, sql, TestUser } from './helpers/factories';
+import { IsolatedApp, startIsolatedApp } from './helpers/hostile';
+import { http } from './helpers/http';
+import { Received, WebhookReceiver } from './helpers/webhook-receiver';
+
+const API = '/api/v1';
+
+/** The standardwebhooks package (not Logbook's code) checks every signature: it throws unless one matches. */
+function verified(secret: string, received: Received): any {
+  const headers = {
+    'webhook-id': String(received.headers['webhook-id']),
+    'webhook-timestamp': String(received.headers['webhook-timestamp']),
+    'webhook-signature': String(received.headers['webhook-signature']),
+  };
+  return new Webhook(secret).verify(received.body, headers);
+}
+
+describe('webhook delivery', () => {
+  let logbook: IsolatedApp;
+  let admin: TestUser;
+  let user: TestUser;
+  let receiver: WebhookReceiver;
+  const call = (method: string, path: string, body?: unknown, token = admin.accessToken) =>
+    http(`${API}${path}`, { method, body, token }, logbook.baseUrl);
+  const makeEndpoint = async (events: string[], url = receiver.url) => {
+    const res = await call('POST', '/webhooks', { url, events });
+    expect(res.status).toBe(201);
+    return res.body.data as { id: number; secret: string };
+  };
+  const deliveriesOf = async (id: number) => (await call('GET', `/webhooks/${id}/deliveries?limit=100`)).body.data;
+
+  beforeAll(async () => {
+    receiver = await WebhookReceiver.start();
+    // A database of its own: every instance on a database delivers its events, and this one's schedule is short.
+    logbook = await startIsolatedApp('webhooks', {
+      LOG_LEVEL: 'silent',
+      WEBHOOK_RETRY_SCHEDULE: '1s,2s',
+      WEBHOOK_DISABLE_AFTER: '2s',
+    });
+    const someone = await createUser({}, logbook.baseUrl);
+    await sql(`UPDATE users SET role = 'ADMIN' WHERE id = $1`, [someone.id], logbook.databaseUrl);
+    admin = await signIn(someone.email, someone.password, logbook.baseUrl);
+    user = await createUser({}, logbook.baseUrl);
+  });
+  afterAll(async () => {
+    await logbook?.close();
+    await receiver?.close();
+  });
+  beforeEach(() => {
+    receiver.received.length = 0;
+    receiver.answer = () => 200;
+  });
+
+  it('sends an activity as created, within a second or so, signed per Standard Webhooks', async () => {
+    const endpoint = await makeEndpoint(['activity.created']);
+    const created = await http(
+      `${API}/activities`,
+      { method: 'POST', token: user.accessToken, body: { action: 'VIEW_COURSE', metadata: { course: 7 } } },
+      logbook.baseUrl,
+    );
+    const sentAt = Date.now();
+    await receiver.until(() => receiver.ofType('activity.created').length >= 1);
+    const [delivery] = receiver.ofType('activity.created');
+    expect(delivery.at - sentAt).toBeLessThan(2000);
+    expect(verified(endpoint.secret, delivery)).toEqual(delivery.event);
+    expect(delivery.event).toEqual({
+      id: expect.stringMatching(/^evt_[0-9a-f]{32}$/),
+      type: 'activity.created',
+      timestamp: created.body.data.createdAt,
+      data: created.body.data,
+    });
+    expect(delivery.headers['webhook-id']).toBe(delivery.event.id);
+    expect(delivery.headers['content-type']).toBe('application/json');
+    // A signature made with another secret does not pass the independent check.
+    expect(() => verified('whsec_' + Buffer.alloc(32, 1).toString('base64'), delivery)).toThrow();
+
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [attempt] = await deliveriesOf(endpoint.id);
+    expect(attempt).toMatchObject({
+      eventId: delivery.event.id,
+      eventType: 'activity.created',
+      attempt: 1,
+      status: 'succeeded',
+      responseStatus: 200,
+      error: null,
+      nextAttemptAt: null,
+    });
+    await call('DELETE', `/webhooks/${endpoint.id}`);
+  });
+
+  it('sends status changes, deletion, restore and their audit entries to an endpoint that asks for everything', async () => {
+    const endpoint = await makeEndpoint(['*']);
+    const activity = (
+      await http(
+        `${API}/activities`,
+        { method: 'POST', token: user.accessToken, body: { action: 'X' } },
+        logbook.baseUrl,
+      )
+    ).body.data;
+    const as = (method: string, path: string, body?: unknown) =>
+      http(`${API}${path}`, { method, body, token: user.accessToken }, logbook.baseUrl);
+    const updated = (await as('PATCH', `/activities/${activity.id}/status`, { status: 'IN_PROGRESS' })).body.data;
+    const deleted = (await as('DELETE', `/activities/${activity.id}`)).body.data;
+    const restored = (await as('POST', `/activities/${activity.id}/restore`)).body.data;
+    await receiver.until(
+      () => receiver.ofType('activity.restored').length === 1 && receiver.ofType('audit.created').length >= 3,
+    );
+    expect(receiver.ofType('activity.updated').map((item) => item.event.data)).toEqual([updated]);
+    expect(receiver.ofType('activity.deleted').map((item) => item.event.data)).toEqual([deleted]);
+    expect(receiver.ofType('activity.restored').map((item) => item.event.data)).toEqual([restored]);
+    const audits = receiver.ofType('audit.created').map((item) => item.event.data);
+    const about = audits.filter(
+      (entry) => entry.entity_type === 'ActivityLog' && entry.entity_id === String(activity.id),
+    );
+    expect(about.map((entry) => entry.action)).toEqual(['UPDATE', 'DELETE', 'RESTORE']);
+    const one = await call('GET', `/audit-logs/${about[0].id}`);
+    expect(about[0]).toEqual(one.body.data);
+    for (const item of receiver.received) verified(endpoint.secret, item);
+    // The activity as created is what its event says, though it changed since.
+    expect(receiver.ofType('activity.created').map((item) => item.event.data)).toEqual([activity]);
+    await call('DELETE', `/webhooks/${endpoint.id}`);
+  });
+
+  it('tries again on the schedule after a failure, with the same event id, and the attempt log says so', async () => {
+    const endpoint = await makeEndpoint(['activity.created']);
+    receiver.answer = (_, index) => (index === 0 ? 500 : 200);
+    await http(
+      `${API}/activities`,
+      { method: 'POST', token: user.accessToken, body: { action: 'RETRY' } },
+      logbook.baseUrl,
+    );
+    await receiver.until((received) => received.length >= 2);
+    const [first, second] = receiver.received;
+    expect(second.headers['webhook-id']).toBe(first.headers['webhook-id']);
+    expect(second.at - first.at).toBeGreaterThanOrEqual(900);
+    verified(endpoint.secret, second);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const attempts = await deliveriesOf(endpoint.id);
+    expect(attempts.map((row: any) => [row.attempt, row.status, row.responseStatus])).toEqual([
+      [2, 'succeeded', 200],
+      [1, 'failed', 500],
+    ]);
+    expect(attempts[1].error).toMatch(/500/);
+    expect(new Date(attempts[1].nextAttemptAt).getTime()).toBeGreaterThan(new Date(attempts[1].createdAt).getTime());
+    expect((await call('GET', `/webhooks/${endpoint.id}/deliveries?status=failed`)).body.data).toHaveLength(1);
+    await call('DELETE', `/webhooks/${endpoint.id}`);
+  });
+
+  it('gives up after the last step, disables an endpoint failing for WEBHOOK_DISABLE_AFTER (audited); a replay sends the event again with its first id', async () => {
+    const endpoint = await makeEndpoint(['activity.created']);
+    receiver.answer = () => 503;
+    const since = new Date().toISOString();
+    await http(
+      `${API}/activities`,
+      { method: 'POST', token: user.accessToken, body: { action: 'GIVE_UP' } },
+      logbook.baseUrl,
+    );
+    await receiver.until((received) => received.length >= 3, 15_000);
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(receiver.received).toHaveLength(3);
+    const attempts = await deliveriesOf(endpoint.id);
+    expect(attempts.map((row: any) => [row.attempt, row.status, row.nextAttemptAt === null])).toEqual([
+      [3, 'failed', true],
+      [2, 'failed', false],
+      [1, 'failed', false],
+    ]);
+
+    // Failing since the first attempt, 3 s before the last: past WEBHOOK_DISABLE_AFTER (2 s).
+    expect((await call('GET', `/webhooks/${endpoint.id}`)).body.data.enabled).toBe(false);
+    const [disabled] = await sql(
+      `SELECT * FROM audit_logs WHERE entity_type = 'Webhook' AND entity_id = $1 ORDER BY id DESC LIMIT 1`,
+      [String(endpoint.id)],
+      logbook.databaseUrl,
+    );
+    expect(disabled).toMatchObject({ action: 'UPDATE', user_id: null, username: 'webhooks' });
+    expect(disabled.new_values).toMatchObject({ enabled: false });
+    expect((await call('POST', `/webhooks/${endpoint.id}/replay`, { since })).status).toBe(409);
+
+    receiver.answer = () => 200;
+    expect((await call('PATCH', `/webhooks/${endpoint.id}`, { enabled: true })).status).toBe(200);
+    const replay = await call('POST', `/webhooks/${endpoint.id}/replay`, { since });
+    expect([replay.status, replay.body.data]).toEqual([202, { events: 1 }]);
+    await receiver.until((received) => received.length >= 4);
+    expect(receiver.received[3].headers['webhook-id']).toBe(receiver.received[0].headers['webhook-id']);
+    verified(endpoint.secret, receiver.received[3]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect((await deliveriesOf(endpoint.id))[0]).toMatchObject({ attempt: 4, status: 'succeeded' });
+    await call('DELETE', `/webhooks/${endpoint.id}`);
+  });
+
+  it('sends a test event to one endpoint, signed with both secrets for a day after a rotation', async () => {
+    const endpoint = await makeEndpoint(['webhook.test']);
+    const other = await makeEndpoint(['*']);
+    const rotated = (await call('POST', `/webhooks/${endpoint.id}/rotate-secret`)).body.data.secret;
+    const test = await call('POST', `/webhooks/${endpoint.id}/test`);
+    expect(test.status).toBe(202);
+    await receiver.until(() => receiver.ofType('webhook.test').length >= 1);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const tests = receiver.ofType('webhook.test');
+    expect(tests).toHaveLength(1);
+    expect(tests[0].event).toMatchObject({ id: test.body.data.eventId, data: { endpointId: endpoint.id } });
+    expect(String(tests[0].headers['webhook-signature']).split(' ')).toHaveLength(2);
+    verified(rotated, tests[0]);
+    verified(endpoint.secret, tests[0]);
+    await call('DELETE', `/webhooks/${endpoint.id}`);
+    await call('DELETE', `/webhooks/${other.id}`);
+  });
+
+  it('sends each signed checkpoint', async () => {
+    const endpoint = await makeEndpoint(['ledger.checkpoint']);
+    await http(
+      `${API}/activities`,
+      { method: 'POST', token: user.accessToken, body: { action: 'LEDGER' } },
+      logbook.baseUrl,
+    );
+    await logbook.app.get(LedgerIntegrator).drain();
+    await receiver.until(() => receiver.ofType('ledger.checkpoint').length >= 1);
+    const [checkpoint] = receiver.ofType('ledger.checkpoint');
+    const stored = await call('GET', `/ledger/checkpoint?treeSize=${checkpoint.event.data.treeSize}`);
+    expect(checkpoint.event.data).toEqual(stored.body.data);
+    await call('DELETE', `/webhooks/${endpoint.id}`);
+  });
+
+  it('sends nothing to a disabled or deleted endpoint', async () => {
+    const disabled = await makeEndpoint(['activity.created']);
+    await call('PATCH', `/webhooks/${disabled.id}`, { enabled: false });
+    expect((await call('POST', `/webhooks/${disabled.id}/test`)).status).toBe(409);
+    await http(
+      `${API}/activities`,
+      { method: 'POST', token: user.accessToken, body: { action: 'QUIET' } },
+      logbook.baseUrl,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(receiver.received).toEqual([]);
+    expect(await deliveriesOf(disabled.id)).toEqual([]);
+  });
+});
