@@ -7,7 +7,7 @@
  * Each comparison runs `--rounds` times (default 3), Logbook then the reference, and reports the round with the
  * median ratio; the cached read and batch ingestion report their median round. `--reuse` keeps the data set of an
  * earlier run when it has the same size (no reload). `--only post,cached` runs
- * some scenarios (post, post-key, post-oidc, first, filtered, deep, cached, batch, export, ledger). `--profile DIR` runs Logbook under
+ * some scenarios (post, post-key, post-oidc, webhooks, first, filtered, deep, cached, batch, export, ledger). `--profile DIR` runs Logbook under
  * `node --cpu-prof` and prints where its CPU time went (bench/profile-summary.js).
  *
  * `--baseline REF` also measures the build of git ref REF (a branch, a tag, a commit) as a third server, in every
@@ -46,6 +46,7 @@ import { EmbeddedPostgres } from '../src/database/embedded-postgres';
 import { migrateDatabase } from '../src/database/database-server';
 import { BenchIdentityProvider } from './identity-provider';
 import { summarizeProfile } from './profile-summary';
+import { BenchWebhookReceiver } from './webhook-receiver';
 
 const ROOT = join(__dirname, '..');
 const SECRET = 'logbook-bench-secret-0123456789-abcdefghijklmnop';
@@ -72,6 +73,7 @@ const SCENARIOS = [
   'post',
   'post-key',
   'post-oidc',
+  'webhooks',
   'first',
   'filtered',
   'deep',
@@ -178,7 +180,7 @@ async function settle(): Promise<void> {
       `SELECT count(*) AS busy FROM pg_stat_activity
         WHERE datname = current_database() AND state = 'active' AND pid <> pg_backend_pid()`,
     );
-    if (Number(rows[0].busy) === 0 && (await ledgerBacklog()) === 0) break;
+    if (Number(rows[0].busy) === 0 && (await ledgerBacklog()) === 0 && (await webhookBacklog()) === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   await new Promise((resolve) => setTimeout(resolve, 500));
@@ -192,6 +194,19 @@ async function ledgerBacklog(): Promise<number> {
   const { rows } = await monitor!.query<{ waiting: string | null }>(
     `SELECT CASE WHEN to_regclass('ledger_pending') IS NULL THEN 0
                  ELSE (SELECT count(*) FROM (SELECT 1 FROM ledger_pending LIMIT 1) AS any_row) END AS waiting`,
+  );
+  return Number(rows[0].waiting ?? 0);
+}
+
+/** Webhook events not dispatched, and deliveries queued or in progress (0 for a build without webhooks). */
+async function webhookBacklog(): Promise<number> {
+  const { rows } = await monitor!.query<{ waiting: string | null }>(
+    `SELECT CASE WHEN to_regclass('webhook_events') IS NULL THEN 0
+                 ELSE (SELECT count(*) FROM (SELECT 1 FROM webhook_events WHERE dispatched_at IS NULL LIMIT 1) AS e) END
+          + CASE WHEN to_regclass('pgboss.job') IS NULL THEN 0
+                 ELSE (SELECT count(*) FROM (SELECT 1 FROM pgboss.job
+                                              WHERE name = 'webhook-delivery' AND state IN ('created', 'retry', 'active')
+                                              LIMIT 1) AS j) END AS waiting`,
   );
   return Number(rows[0].waiting ?? 0);
 }
@@ -290,6 +305,7 @@ async function main(): Promise<void> {
     const postKey = runs('post-key') ? await postWithKey(sides.logbook) : undefined;
     const postOidc = idp ? await postWithProviderToken(sides.logbook, idp) : undefined;
     await idp?.close();
+    const webhooks = runs('webhooks') ? await webhookScenario(sides, rows) : undefined;
     let first: Row | undefined;
     if (runs('first') || runs('cached')) {
       first = await compare(
@@ -408,6 +424,7 @@ async function main(): Promise<void> {
       ledger,
       postKey,
       postOidc,
+      webhooks,
     });
     process.stdout.write(`\n${report}\n`);
     mkdirSync(join(ROOT, 'bench', 'results'), { recursive: true });
@@ -415,7 +432,20 @@ async function main(): Promise<void> {
     writeFileSync(
       join(ROOT, 'bench', 'results', `${stamp}.json`),
       JSON.stringify(
-        { flags, nodes, rows, loadRate, batch, exported, idleMb, baseline: baselineSummary, ledger, postKey, postOidc },
+        {
+          flags,
+          nodes,
+          rows,
+          loadRate,
+          batch,
+          exported,
+          idleMb,
+          baseline: baselineSummary,
+          ledger,
+          postKey,
+          postOidc,
+          webhooks,
+        },
         null,
         2,
       ),
@@ -807,6 +837,72 @@ async function postAgainstToken(side: Side, credential: string): Promise<PostKey
   return { token: median.token, key: median.key, ratio: median.key.rps / median.token.rps, rounds: median.rounds };
 }
 
+interface WebhookResult {
+  /** Events delivered (distinct ids received) and how long from the first write to the last delivery. */
+  events: number;
+  seconds: number;
+  eventsPerSecond: number;
+  /** Requests the receiver got: more than `events` when some event was sent twice. */
+  requests: number;
+}
+
+/**
+ * Webhooks, with one endpoint subscribed to `activity.created` at a receiver in this process that answers at once:
+ * `POST /activities` side by side with the baseline (which writes no events; run `--baseline` with the build before
+ * the outbox), then delivery on its own: 20,000 activities written in batches as fast as they go, and the time until
+ * the receiver has every one of their events.
+ */
+async function webhookScenario(sides: Sides, rows: Row[]): Promise<WebhookResult> {
+  const receiver = await BenchWebhookReceiver.start();
+  const admin = { authorization: `Bearer ${sides.logbook.tokens.admin}`, 'content-type': 'application/json' };
+  const made = await fetch(`${sides.logbook.url}/api/v1/webhooks`, {
+    method: 'POST',
+    headers: admin,
+    body: JSON.stringify({ url: receiver.url, events: ['activity.created'] }),
+  });
+  if (made.status !== 201) throw new Error(`POST /webhooks answered ${made.status}: ${await made.text()}`);
+  const endpoint = ((await made.json()) as { data: { id: number } }).data.id;
+  try {
+    const body = JSON.stringify({ action: 'BENCH_POST', metadata: { i: 1 } });
+    const row = await compare(
+      sides,
+      'POST /activities with one webhook endpoint subscribed',
+      { logbook: '/api/v1/activities', reference: '/activities' },
+      'writer',
+      { method: 'POST', body },
+    );
+    rows.push(row);
+    log('webhook delivery: 20,000 events to a receiver that answers at once');
+    await settle();
+    const before = receiver.ids.size;
+    const requestsBefore = receiver.requests;
+    const items = Array.from({ length: 1000 }, (_, i) => ({ action: 'BENCH_WEBHOOK', metadata: { i } }));
+    const started = performance.now();
+    for (let batch = 0; batch < 20; batch += 1) {
+      const res = await fetch(`${sides.logbook.url}/api/v1/activities/batch`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${sides.logbook.tokens.writer}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ items }),
+      });
+      if (res.status !== 201) throw new Error(`POST /activities/batch answered ${res.status}`);
+    }
+    while (receiver.ids.size - before < 20_000) {
+      if (performance.now() - started > 300_000) throw new Error('webhook delivery did not finish in 5 minutes');
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return {
+      events: 20_000,
+      seconds,
+      eventsPerSecond: Math.round(20_000 / seconds),
+      requests: receiver.requests - requestsBefore,
+    };
+  } finally {
+    await fetch(`${sides.logbook.url}/api/v1/webhooks/${endpoint}`, { method: 'DELETE', headers: admin });
+    await receiver.close();
+  }
+}
+
 /** `ROUNDS` runs of `run`, one after the other. */
 async function inRounds<T>(run: () => Promise<T>): Promise<T[]> {
   const results: T[] = [];
@@ -990,6 +1086,7 @@ function renderReport(
     ledger?: LedgerResult;
     postKey?: PostKeyResult;
     postOidc?: PostKeyResult;
+    webhooks?: WebhookResult;
   },
 ): string {
   const cell = (m?: Measured) => (m ? `${m.rps.toLocaleString('en')} | ${m.p50} | ${m.p99}` : '- | - | -');
@@ -1046,6 +1143,15 @@ function renderReport(
           ]
         : [],
     ),
+    ...(extra.webhooks
+      ? [
+          [
+            'webhook delivery (20,000 activity.created events, written in batches, to a receiver that answers at once)',
+            `${extra.webhooks.events.toLocaleString('en')} events in ${extra.webhooks.seconds.toFixed(1)} s: ${extra.webhooks.eventsPerSecond.toLocaleString('en')} events/s (${extra.webhooks.requests.toLocaleString('en')} requests)`,
+            '-',
+          ] as [string, string, string],
+        ]
+      : []),
     ...(extra.ledger
       ? ([
           [

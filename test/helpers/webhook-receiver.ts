@@ -2,6 +2,8 @@ import { createServer, IncomingHttpHeaders, Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 export interface Received {
+  /** The path it was POSTed to: each endpoint of a test can have its own. */
+  path: string;
   headers: IncomingHttpHeaders;
   body: string;
   at: number;
@@ -28,7 +30,12 @@ export class WebhookReceiver {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
       request.on('end', () => {
-        const received = { headers: request.headers, body: Buffer.concat(chunks).toString('utf8'), at: Date.now() };
+        const received = {
+          path: request.url ?? '/',
+          headers: request.headers,
+          body: Buffer.concat(chunks).toString('utf8'),
+          at: Date.now(),
+        };
         const index = receiver.received.push(received) - 1;
         const answer = receiver.answer(received, index);
         if (answer !== 'hang') response.writeHead(answer).end('ok');
@@ -37,9 +44,15 @@ export class WebhookReceiver {
     return receiver;
   }
 
-  /** The requests whose body is an event of `type`. */
-  ofType(type: string): (Received & { event: any })[] {
-    return this.received
+  /** The requests sent to `path` (under the receiver's URL). */
+  at(path: string): Received[] {
+    const full = new URL(`${this.url}/${path}`).pathname;
+    return this.received.filter((received) => received.path === full);
+  }
+
+  /** The requests whose body is an event of `type` (sent to `path`, when given). */
+  ofType(type: string, path?: string): (Received & { event: any })[] {
+    return (path === undefined ? this.received : this.at(path))
       .map((received) => ({ ...received, event: JSON.parse(received.body) }))
       .filter((received) => received.event.type === type);
   }

@@ -1,5 +1,6 @@
 import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
+import { Pool } from 'pg';
 import PgBoss from 'pg-boss';
 import { DataSource, EntityManager } from 'typeorm';
 import { AppSecrets } from '../../config/secrets';
@@ -53,6 +54,7 @@ interface DeliveryJob {
 export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger(WebhookDeliveryService.name);
   private boss?: PgBoss;
+  private bossPool?: Pool;
   private workerId?: string;
   private timer?: NodeJS.Timeout;
   private dispatching?: Promise<void>;
@@ -60,7 +62,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   private stopping = false;
   /** Set once pg-boss started: see {@link bossSql}. */
   private lenient = false;
-  /** Set once pg-boss stopped: its late statements go nowhere. */
+  /** Set once pg-boss stopped: its late statements go nowhere (its pool is closed). */
   private closed = false;
 
   constructor(
@@ -78,6 +80,10 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   }
 
   async onApplicationBootstrap(): Promise<void> {
+    // A few connections of its own beside the app's pool: polling for jobs never waits behind requests, nor they
+    // behind it.
+    this.bossPool = new Pool({ ...primaryPool(this.dataSource).options, max: 3 });
+    this.bossPool.on('error', (error: Error) => this.logger.warn(`webhook job queue connection: ${error.message}`));
     const boss = new PgBoss({
       db: { executeSql: (text: string, values?: unknown[]) => this.bossSql(text, values) },
       maintenanceIntervalSeconds: 10,
@@ -104,19 +110,21 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   }
 
   /**
-   * pg-boss's own statements (taking, completing and expiring jobs), on this app's pool. Once started, one that fails
-   * (the database restarting, or its pool closed at shutdown) is logged and answered with no rows instead of
-   * rejecting: pg-boss completes a job without waiting for the answer, and a rejection there would end the process.
-   * No rows means no jobs taken, or a job left active, which expires and runs again: at least once still holds.
+   * pg-boss's own statements (taking, completing and expiring jobs), on its pool. Once started, one that fails (the
+   * database restarting, or the pool closed at shutdown) is logged and answered with no result instead of rejecting:
+   * pg-boss completes a job without waiting for the answer, and a rejection there would end the process. A job whose
+   * completion was lost stays active, expires, and runs again: at least once still holds.
    */
   private async bossSql(text: string, values?: unknown[]): Promise<{ rows: unknown[] }> {
-    if (this.closed) return { rows: [] };
     try {
-      return await primaryPool(this.dataSource).query(text, values);
+      if (this.closed) throw new Error('stopped');
+      return await this.bossPool!.query(text, values);
     } catch (error) {
       if (!this.lenient) throw error;
-      this.logger.warn(`webhook job queue: ${(error as Error).message}`);
-      return { rows: [] };
+      if (!this.closed) this.logger.warn(`webhook job queue: ${(error as Error).message}`);
+      // No result at all: pg-boss reads that as nothing affected where it does not wait (completing a job), and
+      // fails the awaited statements (taking jobs, upkeep), which it catches and tries again.
+      return undefined as unknown as { rows: unknown[] };
     }
   }
 
@@ -128,6 +136,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     // Jobs in progress finish (or expire and go to another instance); none is lost.
     await this.boss?.stop({ graceful: true, timeout: 15_000, close: false, wait: true });
     this.closed = true;
+    await this.bossPool?.end();
   }
 
   /** Dispatches now, or once more after the run in progress. */

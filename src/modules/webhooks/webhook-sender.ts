@@ -50,7 +50,7 @@ export function sendWebhook(
   const elapsed = () => Math.round(performance.now() - started);
   return new Promise((resolve) => {
     let settled = false;
-    let timer: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined = undefined;
     const finish = (status: number | null, error: string | null) => {
       if (settled) return;
       settled = true;
