@@ -96,70 +96,6 @@ export class WebhookDeliveriesRepository {
     return row ? toEndpoint(row) : null;
   }
 
-  async event(id: number): Promise<StoredEvent | null> {
-    const [row] = await sql<Record<string, unknown>>(
-      this.dataSource.manager,
-      `SELECT id, event_id, type, record_id, status, data, endpoint_id, created_at FROM webhook_events WHERE id = $1`,
-      [id],
-    );
-    if (!row) return null;
-    return {
-      id: Number(row.id),
-      eventId: row.event_id as string,
-      type: row.type as WebhookEventType,
-      recordId: row.record_id === null ? null : Number(row.record_id),
-      status: row.status as string | null,
-      data: row.data as Record<string, unknown> | null,
-      endpointId: row.endpoint_id === null ? null : Number(row.endpoint_id),
-      createdAt: row.created_at as Date,
-    };
-  }
-
-  /** The attempt number after the last one made for this event at this endpoint (1 for the first). */
-  async nextAttempt(endpointId: number, eventId: number): Promise<number> {
-    const [{ last }] = await sql<{ last: number | null }>(
-      this.dataSource.manager,
-      'SELECT max(attempt) AS last FROM webhook_deliveries WHERE endpoint_id = $1 AND event_id = $2',
-      [endpointId, eventId],
-    );
-    return (last ?? 0) + 1;
-  }
-
-  /**
-   * The attempt's row, `pending`: made, or made pending again when an earlier run of the same attempt never
-   * finished (its instance stopped mid-way). Answers its id.
-   */
-  async startAttempt(endpointId: number, eventId: number, attempt: number): Promise<number> {
-    const [{ id }] = await sql<{ id: string }>(
-      this.dataSource.manager,
-      `INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, status) VALUES ($1, $2, $3, 'pending')
-       ON CONFLICT (endpoint_id, event_id, attempt)
-       DO UPDATE SET status = 'pending', created_at = now(), response_status = NULL, duration_ms = NULL, error = NULL
-       RETURNING id`,
-      [endpointId, eventId, attempt],
-    );
-    return Number(id);
-  }
-
-  async finishAttempt(
-    tx: EntityManager,
-    id: number,
-    outcome: {
-      status: DeliveryStatus;
-      responseStatus: number | null;
-      durationMs: number;
-      error: string | null;
-      nextAttemptAt: Date | null;
-    },
-  ): Promise<void> {
-    await sql(
-      tx,
-      `UPDATE webhook_deliveries SET status = $2, response_status = $3, duration_ms = $4, error = $5, next_attempt_at = $6
-        WHERE id = $1`,
-      [id, outcome.status, outcome.responseStatus, outcome.durationMs, outcome.error, outcome.nextAttemptAt],
-    );
-  }
-
   /** Marks the endpoint failing (from now, unless it already was), or not; answers since when it fails. */
   async noteOutcome(tx: EntityManager, endpointId: number, succeeded: boolean): Promise<Date | null> {
     const [row] = await sql<{ failing_since: Date | null }>(
@@ -183,6 +119,106 @@ export class WebhookDeliveriesRepository {
       [since, endpoint.id, endpoint.events, limit],
     );
     return rows.map((row) => Number(row.id));
+  }
+
+  /** Endpoints that are not deleted (enabled or not), by id. */
+  async endpointsByIds(ids: number[]): Promise<Map<number, LiveEndpoint>> {
+    const rows = await sql<Record<string, unknown>>(
+      this.dataSource.manager,
+      `SELECT id, url, events, enabled, secret_sealed, previous_secret_sealed, previous_secret_until, failing_since
+         FROM webhook_endpoints WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [Number(row.id), toEndpoint(row)]));
+  }
+
+  async eventsByIds(ids: number[]): Promise<Map<number, StoredEvent>> {
+    const rows = await sql<Record<string, unknown>>(
+      this.dataSource.manager,
+      `SELECT id, event_id, type, record_id, status, data, endpoint_id, created_at
+         FROM webhook_events WHERE id = ANY($1::bigint[])`,
+      [ids],
+    );
+    return new Map(rows.map((row) => [Number(row.id), toEvent(row)]));
+  }
+
+  /** For each (endpoint, event), the attempt number after the last one made (1 for the first). */
+  async nextAttempts(pairs: { endpointId: number; eventId: number }[]): Promise<Map<string, number>> {
+    if (!pairs.length) return new Map();
+    const rows = await sql<{ endpoint_id: string; event_id: string; last: number }>(
+      this.dataSource.manager,
+      `SELECT endpoint_id, event_id, max(attempt) AS last FROM webhook_deliveries
+        WHERE (endpoint_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))
+        GROUP BY endpoint_id, event_id`,
+      [pairs.map((pair) => pair.endpointId), pairs.map((pair) => pair.eventId)],
+    );
+    const last = new Map(rows.map((row) => [`${row.endpoint_id}:${row.event_id}`, row.last]));
+    return new Map(
+      pairs.map((pair) => {
+        const key = `${pair.endpointId}:${pair.eventId}`;
+        return [key, (last.get(key) ?? 0) + 1];
+      }),
+    );
+  }
+
+  /**
+   * The attempts' rows, `pending`, in one statement: made, or made pending again when an earlier run of the same
+   * attempt never finished (its instance stopped mid-way). Answers their ids, in the order given.
+   */
+  async startAttempts(attempts: { endpointId: number; eventId: number; attempt: number }[]): Promise<number[]> {
+    const rows = await sql<{ id: string; ordinal: string }>(
+      this.dataSource.manager,
+      `WITH wanted AS (
+         SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[]) WITH ORDINALITY AS w(endpoint_id, event_id, attempt, ordinal)
+       ), written AS (
+         INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, status)
+         SELECT endpoint_id, event_id, attempt, 'pending' FROM wanted ORDER BY ordinal
+         ON CONFLICT (endpoint_id, event_id, attempt)
+         DO UPDATE SET status = 'pending', created_at = now(), response_status = NULL, duration_ms = NULL, error = NULL
+         RETURNING id, endpoint_id, event_id, attempt
+       )
+       SELECT written.id, wanted.ordinal FROM written
+         JOIN wanted USING (endpoint_id, event_id, attempt)`,
+      [
+        attempts.map((item) => item.endpointId),
+        attempts.map((item) => item.eventId),
+        attempts.map((item) => item.attempt),
+      ],
+    );
+    const ids: number[] = new Array<number>(attempts.length);
+    for (const row of rows) ids[Number(row.ordinal) - 1] = Number(row.id);
+    return ids;
+  }
+
+  /** Records how each attempt went, in one statement. */
+  async finishAttempts(
+    tx: EntityManager,
+    outcomes: {
+      id: number;
+      status: DeliveryStatus;
+      responseStatus: number | null;
+      durationMs: number;
+      error: string | null;
+      nextAttemptAt: Date | null;
+    }[],
+  ): Promise<void> {
+    await sql(
+      tx,
+      `UPDATE webhook_deliveries d
+          SET status = o.status, response_status = o.response_status, duration_ms = o.duration_ms, error = o.error,
+              next_attempt_at = o.next_attempt_at
+         FROM unnest($1::bigint[], $2::varchar[], $3::int[], $4::int[], $5::varchar[], $6::timestamptz[])
+              AS o(id, status, response_status, duration_ms, error, next_attempt_at)
+        WHERE d.id = o.id`,
+      [
+        outcomes.map((item) => item.id),
+        outcomes.map((item) => item.status),
+        outcomes.map((item) => item.responseStatus),
+        outcomes.map((item) => item.durationMs),
+        outcomes.map((item) => item.error),
+        outcomes.map((item) => item.nextAttemptAt),
+      ],
+    );
   }
 
   /** An endpoint's attempts, newest first; one row more than `paging.limit` when more follow. */
@@ -231,6 +267,19 @@ export class WebhookDeliveriesRepository {
       })),
     };
   }
+}
+
+function toEvent(row: Record<string, unknown>): StoredEvent {
+  return {
+    id: Number(row.id),
+    eventId: row.event_id as string,
+    type: row.type as WebhookEventType,
+    recordId: row.record_id === null ? null : Number(row.record_id),
+    status: row.status as string | null,
+    data: row.data as Record<string, unknown> | null,
+    endpointId: row.endpoint_id === null ? null : Number(row.endpoint_id),
+    createdAt: row.created_at as Date,
+  };
 }
 
 function toEndpoint(row: Record<string, unknown>): LiveEndpoint {

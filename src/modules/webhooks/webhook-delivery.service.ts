@@ -2,7 +2,7 @@ import { BeforeApplicationShutdown, Injectable, Logger, OnApplicationBootstrap }
 import { InjectDataSource } from '@nestjs/typeorm';
 import { Pool } from 'pg';
 import PgBoss from 'pg-boss';
-import { DataSource, EntityManager } from 'typeorm';
+import { DataSource, EntityManager, In } from 'typeorm';
 import { AppSecrets } from '../../config/secrets';
 import { Settings } from '../../config/settings';
 import { pgTarget, primaryPool } from '../../database/pg-access';
@@ -17,7 +17,7 @@ import { LedgerService } from '../ledger/ledger.service';
 import { ALL_EVENTS } from './webhook-events';
 import { LiveEndpoint, StoredEvent, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { openSecret } from './webhook-secrets';
-import { sendWebhook } from './webhook-sender';
+import { closeWebhookConnections, sendWebhook } from './webhook-sender';
 import { webhookSignature } from './webhook-signature';
 
 /** The pg-boss queue of delivery attempts: one job per attempt of one event at one endpoint. */
@@ -25,6 +25,9 @@ export const DELIVERY_QUEUE = 'webhook-delivery';
 /** How often each instance looks for events to dispatch, besides right after its own commits. */
 const DISPATCH_INTERVAL_MS = 500;
 const DISPATCH_BATCH = 500;
+/** Delivery workers per instance, and the jobs each takes at once. */
+const WORKERS = 4;
+const BATCH = 100;
 /** A replay sends at most this many events; a wider window takes several replays. */
 export const REPLAY_LIMIT = 10_000;
 
@@ -55,7 +58,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   private readonly logger = new Logger(WebhookDeliveryService.name);
   private boss?: PgBoss;
   private bossPool?: Pool;
-  private workerId?: string;
+  private readonly workerIds: string[] = [];
   private timer?: NodeJS.Timeout;
   private dispatching?: Promise<void>;
   private dispatchAgain = false;
@@ -99,11 +102,14 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     });
     this.boss = boss;
     this.lenient = true;
-    this.workerId = await boss.work<DeliveryJob>(
-      DELIVERY_QUEUE,
-      { batchSize: 20, pollingIntervalSeconds: 0.5 },
-      (jobs) => this.deliverAll(jobs),
-    );
+    // pg-boss waits out the polling interval after a batch that took less: big batches on a few workers keep up.
+    for (let worker = 0; worker < WORKERS; worker += 1) {
+      this.workerIds.push(
+        await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: BATCH, pollingIntervalSeconds: 0.5 }, (jobs) =>
+          this.deliverAll(jobs),
+        ),
+      );
+    }
     this.timer = setInterval(() => this.dispatchSoon(), DISPATCH_INTERVAL_MS);
     this.timer.unref();
     this.dispatchSoon();
@@ -136,6 +142,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     // Jobs in progress finish (or expire and go to another instance); none is lost.
     await this.boss?.stop({ graceful: true, timeout: 15_000, close: false, wait: true });
     this.closed = true;
+    closeWebhookConnections();
     await this.bossPool?.end();
   }
 
@@ -176,7 +183,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
       await this.queue(tx, jobs);
       return { events: events.length, jobs: jobs.length };
     });
-    if (queued.jobs && this.workerId) this.boss?.notifyWorker(this.workerId);
+    if (queued.jobs) this.notifyWorkers();
     return queued.events;
   }
 
@@ -190,80 +197,104 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     );
   }
 
+  private notifyWorkers(): void {
+    for (const id of this.workerIds) this.boss?.notifyWorker(id);
+  }
+
   /** Called by an ADMIN's replay or test: queues now, outside any transaction of the caller's. */
   async queueNow(jobs: DeliveryJob[]): Promise<void> {
     await this.transactions.run((tx) => this.queue(tx, jobs));
-    if (this.workerId) this.boss?.notifyWorker(this.workerId);
+    this.notifyWorkers();
   }
 
-  /** A batch of jobs, each delivered on its own; one that cannot be recorded fails alone and is run again. */
+  /**
+   * A batch of jobs, delivered together: their endpoints, events and records read with one query each, their attempt
+   * rows written `pending` in one statement, the requests sent at once, and the outcomes (with the next attempts of
+   * those that failed) recorded in one transaction. Jobs whose endpoint is gone or disabled, or whose event is gone,
+   * are done without a request. Throwing fails the batch: pg-boss runs its jobs again (at least once).
+   */
   private async deliverAll(jobs: PgBoss.Job<DeliveryJob>[]): Promise<void> {
-    const failed: string[] = [];
-    await Promise.all(
-      jobs.map((job) =>
-        this.deliver(job.data).catch((error: Error) => {
-          this.logger.warn(`webhook delivery could not be recorded (tried again): ${error.message}`);
-          failed.push(job.id);
-        }),
-      ),
-    );
-    // Not done here, pg-boss runs them again once they expire.
-    if (failed.length) {
-      await this.boss!.fail(DELIVERY_QUEUE, failed).catch((error: Error) => this.logger.warn(error.message));
-    }
-  }
-
-  private async deliver(job: DeliveryJob): Promise<void> {
-    const endpoint = await this.deliveries.endpoint(job.endpointId);
+    const endpoints = await this.deliveries.endpointsByIds([...new Set(jobs.map((job) => job.data.endpointId))]);
+    const events = await this.deliveries.eventsByIds([...new Set(jobs.map((job) => job.data.eventId))]);
     // Deleted or disabled since: nothing more is sent to it (a replay can send it again once enabled).
-    if (!endpoint?.enabled) return;
-    const event = await this.deliveries.event(job.eventId);
-    if (!event) return;
-    const attempt = job.attempt ?? (await this.deliveries.nextAttempt(endpoint.id, event.id));
-    const body = JSON.stringify({
-      id: event.eventId,
-      type: event.type,
-      timestamp: event.createdAt.toISOString(),
-      data: await this.dataOf(event),
-    });
-    const timestamp = Math.floor(Date.now() / 1000);
-    const row = await this.deliveries.startAttempt(endpoint.id, event.id, attempt);
-    const result = await sendWebhook(
-      endpoint.url,
-      body,
-      {
-        'user-agent': 'Logbook-Webhooks/1.1',
-        'webhook-id': event.eventId,
-        'webhook-timestamp': String(timestamp),
-        'webhook-signature': this.signatures(endpoint, event.eventId, timestamp, body),
-      },
-      this.settings.webhookAllowPrivate,
+    const live = jobs
+      .map((job) => ({
+        job: job.data,
+        endpoint: endpoints.get(job.data.endpointId),
+        event: events.get(job.data.eventId),
+      }))
+      .filter((item): item is { job: DeliveryJob; endpoint: LiveEndpoint; event: StoredEvent } =>
+        Boolean(item.endpoint?.enabled && item.event),
+      );
+    if (!live.length) return;
+    const replays = live.filter((item) => item.job.attempt === null);
+    const next = await this.deliveries.nextAttempts(
+      replays.map((item) => ({ endpointId: item.endpoint.id, eventId: item.event.id })),
     );
-    const succeeded = result.error === null;
+    const attempts = live.map((item) => item.job.attempt ?? next.get(`${item.endpoint.id}:${item.event.id}`) ?? 1);
+    const bodies = await this.bodiesOf([...new Map(live.map((item) => [item.event.id, item.event])).values()]);
+    const rows = await this.deliveries.startAttempts(
+      live.map((item, index) => ({ endpointId: item.endpoint.id, eventId: item.event.id, attempt: attempts[index] })),
+    );
+    const timestamp = Math.floor(Date.now() / 1000);
+    const results = await Promise.all(
+      live.map(({ endpoint, event }) => {
+        const body = bodies.get(event.id)!;
+        return sendWebhook(
+          endpoint.url,
+          body,
+          {
+            'user-agent': 'Logbook-Webhooks/1.1',
+            'webhook-id': event.eventId,
+            'webhook-timestamp': String(timestamp),
+            'webhook-signature': this.signatures(endpoint, event.eventId, timestamp, body),
+          },
+          this.settings.webhookAllowPrivate,
+        );
+      }),
+    );
     const schedule = this.settings.webhookRetryScheduleSeconds;
-    // A first or retried attempt that fails has a next one while the schedule lasts; a replay's attempt is its own.
-    const step = job.attempt === null ? undefined : schedule[attempt - 1];
-    const nextAttemptAt = !succeeded && step !== undefined ? new Date(Date.now() + step * 1000) : null;
-    await this.transactions.run(async (tx) => {
-      await this.deliveries.finishAttempt(tx, row, {
-        status: succeeded ? 'succeeded' : 'failed',
+    const outcomes = live.map((item, index) => {
+      const result = results[index];
+      const succeeded = result.error === null;
+      // A first or retried attempt that fails has a next one while the schedule lasts; a replay's attempt is its own.
+      const step = item.job.attempt === null ? undefined : schedule[attempts[index] - 1];
+      return {
+        id: rows[index],
+        succeeded,
+        status: succeeded ? ('succeeded' as const) : ('failed' as const),
         responseStatus: result.status,
         durationMs: result.durationMs,
         error: result.error,
-        nextAttemptAt,
+        nextAttemptAt: !succeeded && step !== undefined ? new Date(Date.now() + step * 1000) : null,
+      };
+    });
+    await this.transactions.run(async (tx) => {
+      await this.deliveries.finishAttempts(tx, outcomes);
+      await this.queue(
+        tx,
+        live.flatMap((item, index) => {
+          const at = outcomes[index].nextAttemptAt;
+          return at
+            ? [{ endpointId: item.endpoint.id, eventId: item.event.id, attempt: attempts[index] + 1, startAfter: at }]
+            : [];
+        }),
+      );
+      // Per endpoint: one success in the batch clears its failing; otherwise its failures count from the first.
+      const byEndpoint = new Map<number, { endpoint: LiveEndpoint; succeeded: boolean }>();
+      live.forEach((item, index) => {
+        const seen = byEndpoint.get(item.endpoint.id);
+        byEndpoint.set(item.endpoint.id, {
+          endpoint: item.endpoint,
+          succeeded: (seen?.succeeded ?? false) || outcomes[index].succeeded,
+        });
       });
-      if (nextAttemptAt) {
-        await this.queue(tx, [
-          { endpointId: endpoint.id, eventId: event.id, attempt: attempt + 1, startAfter: nextAttemptAt },
-        ]);
-      }
-      const failingSince = await this.deliveries.noteOutcome(tx, endpoint.id, succeeded);
-      if (
-        !succeeded &&
-        failingSince &&
-        Date.now() - failingSince.getTime() >= this.settings.webhookDisableAfterSeconds * 1000
-      ) {
-        await this.disable(tx, endpoint, failingSince);
+      for (const { endpoint, succeeded } of byEndpoint.values()) {
+        const failingSince = await this.deliveries.noteOutcome(tx, endpoint.id, succeeded);
+        const limit = this.settings.webhookDisableAfterSeconds * 1000;
+        if (!succeeded && failingSince && Date.now() - failingSince.getTime() >= limit) {
+          await this.disable(tx, endpoint, failingSince);
+        }
       }
     });
   }
@@ -297,28 +328,54 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   }
 
   /**
-   * The record as the API answers it. An activity as it was created: only its status, `updatedAt` and `deletedAt`
-   * can change afterwards, and the event keeps the status it was created with.
+   * Each event's body, `{ id, type, timestamp, data }`, with the record as the API answers it (its records read in one
+   * query per kind). An activity as it was created: only its status, `updatedAt` and `deletedAt` can change
+   * afterwards, and the event keeps the status it was created with.
    */
-  private async dataOf(event: StoredEvent): Promise<Record<string, unknown> | null> {
-    if (event.data) return event.data;
-    if (event.recordId === null) return null;
-    if (event.type === 'activity.created') {
-      const activity = await this.dataSource
-        .getRepository(ActivityLog)
-        .findOne({ where: { id: event.recordId }, withDeleted: true });
-      if (!activity) return null;
-      return {
-        ...toActivityResponse(
-          Object.assign(activity, { status: event.status, updatedAt: activity.createdAt, deletedAt: null }),
-        ),
-      };
+  private async bodiesOf(events: StoredEvent[]): Promise<Map<number, string>> {
+    const idsOf = (type: string) => events.filter((event) => event.type === type).map((event) => event.recordId!);
+    const activities = new Map(
+      (
+        await this.dataSource
+          .getRepository(ActivityLog)
+          .find({ where: { id: In(idsOf('activity.created')) }, withDeleted: true })
+      ).map((activity) => [activity.id, activity]),
+    );
+    const entries = new Map(
+      (await this.dataSource.getRepository(AuditLog).findBy({ id: In(idsOf('audit.created')) })).map((entry) => [
+        entry.id,
+        entry,
+      ]),
+    );
+    const bodies = new Map<number, string>();
+    for (const event of events) {
+      let data: Record<string, unknown> | null = event.data;
+      if (!data && event.recordId !== null) {
+        if (event.type === 'activity.created') {
+          const activity = activities.get(event.recordId);
+          data = activity
+            ? {
+                ...toActivityResponse(
+                  Object.assign(new ActivityLog(), activity, {
+                    status: event.status,
+                    updatedAt: activity.createdAt,
+                    deletedAt: null,
+                  }),
+                ),
+              }
+            : null;
+        } else if (event.type === 'audit.created') {
+          const entry = entries.get(event.recordId);
+          data = entry ? { ...toAuditLogResponse(entry) } : null;
+        } else if (event.type === 'ledger.checkpoint') {
+          data = { ...(await this.ledger.checkpoint(event.recordId)) };
+        }
+      }
+      bodies.set(
+        event.id,
+        JSON.stringify({ id: event.eventId, type: event.type, timestamp: event.createdAt.toISOString(), data }),
+      );
     }
-    if (event.type === 'audit.created') {
-      const entry = await this.dataSource.getRepository(AuditLog).findOneBy({ id: event.recordId });
-      return entry && { ...toAuditLogResponse(entry) };
-    }
-    if (event.type === 'ledger.checkpoint') return { ...(await this.ledger.checkpoint(event.recordId)) };
-    return null;
+    return bodies;
   }
 }

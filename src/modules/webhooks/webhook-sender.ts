@@ -1,5 +1,5 @@
-import { request as httpRequest, type IncomingMessage } from 'node:http';
-import { request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { lookup as dnsLookup, type LookupAddress } from 'node:dns';
 import type { LookupFunction } from 'node:net';
 import { isPublicAddress } from './webhook-targets';
@@ -36,6 +36,25 @@ function guardedLookup(allowPrivate: boolean): LookupFunction {
   };
 }
 
+/** Connections kept open between deliveries (a receiver takes many in a row), each made through the guarded lookup. */
+const agents = new Map<string, HttpAgent>();
+function agentFor(protocol: string, allowPrivate: boolean): HttpAgent {
+  const key = `${protocol}${allowPrivate}`;
+  let agent = agents.get(key);
+  if (!agent) {
+    const options = { keepAlive: true, maxSockets: 64, lookup: guardedLookup(allowPrivate) };
+    agent = protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+    agents.set(key, agent);
+  }
+  return agent;
+}
+
+/** Closes the kept connections (at shutdown). */
+export function closeWebhookConnections(): void {
+  for (const agent of agents.values()) agent.destroy();
+  agents.clear();
+}
+
 /**
  * POSTs `body` to `url` with `headers`: one attempt, no redirect followed (a 3xx is a failure), done within
  * {@link DELIVERY_TIMEOUT_MS}. Never throws: what went wrong is in the result.
@@ -68,8 +87,7 @@ export function sendWebhook(
       {
         method: 'POST',
         headers: { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) },
-        lookup: guardedLookup(allowPrivate),
-        agent: false,
+        agent: agentFor(target.protocol, allowPrivate),
       },
       (response: IncomingMessage) => {
         let read = 0;
