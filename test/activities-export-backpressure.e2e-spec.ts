@@ -67,12 +67,14 @@ describe('GET /activities/export with a slow client', () => {
     expect(lines).toHaveLength(ROWS + 2); // the header, the rows, and the empty string after the last line break
     expect(lines[1]).toMatch(/^\d+,\d+,SLOW_20000,/);
 
-    // The cursor is closed and its connection is idle in the pool again.
+    // The cursor is closed and its connection is idle in the pool again (or already serving something else, such as
+    // the webhook dispatcher's look for events: then its last query is no longer the export's).
     let backends = await exportBackends();
     for (let tries = 0; tries < 50 && backends.some((backend) => backend.state !== 'idle'); tries += 1) {
       await new Promise((resolve) => setTimeout(resolve, 100));
       backends = await exportBackends();
     }
-    expect(backends).toEqual([{ state: 'idle' }]);
+    expect(backends.length).toBeLessThanOrEqual(1);
+    expect(backends.filter((backend) => backend.state !== 'idle')).toEqual([]);
   });
 });
