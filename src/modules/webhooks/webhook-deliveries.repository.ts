@@ -76,24 +76,13 @@ export class WebhookDeliveriesRepository {
   }
 
   /** Enabled endpoints that are not deleted. */
-  async enabledEndpoints(db: EntityManager = this.dataSource.manager): Promise<LiveEndpoint[]> {
-    const rows = await sql<Record<string, unknown>>(
-      db,
-      `SELECT id, url, events, enabled, secret_sealed, previous_secret_sealed, previous_secret_until, failing_since
-         FROM webhook_endpoints WHERE enabled AND deleted_at IS NULL`,
-    );
-    return rows.map(toEndpoint);
+  enabledEndpoints(db: EntityManager = this.dataSource.manager): Promise<LiveEndpoint[]> {
+    return this.endpointsWhere(db, 'enabled');
   }
 
   /** An endpoint that is not deleted (enabled or not). */
-  async endpoint(id: number, db: EntityManager = this.dataSource.manager): Promise<LiveEndpoint | null> {
-    const [row] = await sql<Record<string, unknown>>(
-      db,
-      `SELECT id, url, events, enabled, secret_sealed, previous_secret_sealed, previous_secret_until, failing_since
-         FROM webhook_endpoints WHERE id = $1 AND deleted_at IS NULL`,
-      [id],
-    );
-    return row ? toEndpoint(row) : null;
+  async endpoint(id: number): Promise<LiveEndpoint | null> {
+    return (await this.endpointsByIds([id])).get(id) ?? null;
   }
 
   /** Marks the endpoint failing (from now, unless it already was), or not; answers since when it fails. */
@@ -123,13 +112,19 @@ export class WebhookDeliveriesRepository {
 
   /** Endpoints that are not deleted (enabled or not), by id. */
   async endpointsByIds(ids: number[]): Promise<Map<number, LiveEndpoint>> {
+    const endpoints = await this.endpointsWhere(this.dataSource.manager, 'id = ANY($1::bigint[])', [ids]);
+    return new Map(endpoints.map((endpoint) => [endpoint.id, endpoint]));
+  }
+
+  /** The endpoints, not deleted, that `condition` admits: what a delivery needs of each. */
+  private async endpointsWhere(db: EntityManager, condition: string, params: unknown[] = []): Promise<LiveEndpoint[]> {
     const rows = await sql<Record<string, unknown>>(
-      this.dataSource.manager,
+      db,
       `SELECT id, url, events, enabled, secret_sealed, previous_secret_sealed, previous_secret_until, failing_since
-         FROM webhook_endpoints WHERE id = ANY($1::bigint[]) AND deleted_at IS NULL`,
-      [ids],
+         FROM webhook_endpoints WHERE ${condition} AND deleted_at IS NULL`,
+      params,
     );
-    return new Map(rows.map((row) => [Number(row.id), toEndpoint(row)]));
+    return rows.map(toEndpoint);
   }
 
   async eventsByIds(ids: number[]): Promise<Map<number, StoredEvent>> {
