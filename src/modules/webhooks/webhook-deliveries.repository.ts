@@ -48,6 +48,9 @@ export interface DeliveryRow {
   nextAttemptAt: Date | null;
 }
 
+/** What an attempt left `pending` says once a later run finds it: no answer was ever recorded for it. */
+export const INTERRUPTED = 'interrupted: Logbook stopped before recording an answer';
+
 /** The only code that reads or writes webhook_events and webhook_deliveries. */
 @Injectable()
 export class WebhookDeliveriesRepository {
@@ -85,13 +88,26 @@ export class WebhookDeliveriesRepository {
     return (await this.endpointsByIds([id])).get(id) ?? null;
   }
 
-  /** Marks the endpoint failing (from now, unless it already was), or not; answers since when it fails. */
+  /**
+   * Marks the endpoint failing (from now, unless it already was), or not; answers since when it fails. Its row is
+   * written only when that changes, so endpoints that keep failing are not locked by every batch.
+   */
   async noteOutcome(tx: EntityManager, endpointId: number, succeeded: boolean): Promise<Date | null> {
+    if (succeeded) {
+      await sql(tx, 'UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL', [
+        endpointId,
+      ]);
+      return null;
+    }
+    const [marked] = await sql<{ failing_since: Date }>(
+      tx,
+      'UPDATE webhook_endpoints SET failing_since = now() WHERE id = $1 AND failing_since IS NULL RETURNING failing_since',
+      [endpointId],
+    );
+    if (marked) return marked.failing_since;
     const [row] = await sql<{ failing_since: Date | null }>(
       tx,
-      succeeded
-        ? `UPDATE webhook_endpoints SET failing_since = NULL WHERE id = $1 AND failing_since IS NOT NULL RETURNING failing_since`
-        : `UPDATE webhook_endpoints SET failing_since = coalesce(failing_since, now()) WHERE id = $1 RETURNING failing_since`,
+      'SELECT failing_since FROM webhook_endpoints WHERE id = $1',
       [endpointId],
     );
     return row?.failing_since ?? null;
@@ -137,52 +153,54 @@ export class WebhookDeliveriesRepository {
     return new Map(rows.map((row) => [Number(row.id), toEvent(row)]));
   }
 
-  /** For each (endpoint, event), the attempt number after the last one made (1 for the first). */
-  async nextAttempts(pairs: { endpointId: number; eventId: number }[]): Promise<Map<string, number>> {
-    if (!pairs.length) return new Map();
-    const rows = await sql<{ endpoint_id: string; event_id: string; last: number }>(
-      this.dataSource.manager,
-      `SELECT endpoint_id, event_id, max(attempt) AS last FROM webhook_deliveries
-        WHERE (endpoint_id, event_id) IN (SELECT * FROM unnest($1::bigint[], $2::bigint[]))
-        GROUP BY endpoint_id, event_id`,
-      [pairs.map((pair) => pair.endpointId), pairs.map((pair) => pair.eventId)],
-    );
-    const last = new Map(rows.map((row) => [`${row.endpoint_id}:${row.event_id}`, row.last]));
-    return new Map(
-      pairs.map((pair) => {
-        const key = `${pair.endpointId}:${pair.eventId}`;
-        return [key, (last.get(key) ?? 0) + 1];
-      }),
-    );
-  }
-
   /**
-   * The attempts' rows, `pending`, in one statement: made, or made pending again when an earlier run of the same
-   * attempt never finished (its instance stopped mid-way). Answers their ids, in the order given.
+   * The attempts' rows, `pending`, in one statement; answers their ids and numbers, in the order given. An attempt
+   * takes the number asked for (a retry's), or the one after the last made (a replay's, asked as `null`), or the one
+   * after an earlier run's when that run never finished: its instance stopped before recording an answer, so its row,
+   * still `pending`, is marked failed as interrupted, and the log shows both.
    */
-  async startAttempts(attempts: { endpointId: number; eventId: number; attempt: number }[]): Promise<number[]> {
-    const rows = await sql<{ id: string; ordinal: string }>(
+  async startAttempts(
+    attempts: { endpointId: number; eventId: number; attempt: number | null }[],
+  ): Promise<{ id: number; attempt: number }[]> {
+    const rows = await sql<{ id: string; attempt: number; ordinal: string }>(
       this.dataSource.manager,
       `WITH wanted AS (
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[]) WITH ORDINALITY AS w(endpoint_id, event_id, attempt, ordinal)
+       ), earlier AS (
+         SELECT d.endpoint_id, d.event_id, max(d.attempt) AS last,
+                bool_or(d.status = 'pending' AND d.attempt >= coalesce(w.attempt, 0)) AS unfinished
+           FROM webhook_deliveries d JOIN wanted w USING (endpoint_id, event_id)
+          GROUP BY d.endpoint_id, d.event_id
+       ), interrupted AS (
+         UPDATE webhook_deliveries d
+            SET status = 'failed', error = $4
+           FROM wanted w
+          WHERE d.endpoint_id = w.endpoint_id AND d.event_id = w.event_id AND d.status = 'pending'
+            AND d.attempt >= coalesce(w.attempt, 0)
+       ), numbered AS (
+         SELECT w.endpoint_id, w.event_id, w.ordinal,
+                CASE WHEN w.attempt IS NULL OR coalesce(e.unfinished, false) THEN coalesce(e.last, 0) + 1
+                     ELSE w.attempt END AS attempt
+           FROM wanted w LEFT JOIN earlier e USING (endpoint_id, event_id)
        ), written AS (
          INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, status)
-         SELECT endpoint_id, event_id, attempt, 'pending' FROM wanted ORDER BY ordinal
+         SELECT endpoint_id, event_id, attempt, 'pending' FROM numbered ORDER BY ordinal
          ON CONFLICT (endpoint_id, event_id, attempt)
          DO UPDATE SET status = 'pending', created_at = now(), response_status = NULL, duration_ms = NULL, error = NULL
          RETURNING id, endpoint_id, event_id, attempt
        )
-       SELECT written.id, wanted.ordinal FROM written
-         JOIN wanted USING (endpoint_id, event_id, attempt)`,
+       SELECT written.id, written.attempt, numbered.ordinal FROM written
+         JOIN numbered USING (endpoint_id, event_id, attempt)`,
       [
         attempts.map((item) => item.endpointId),
         attempts.map((item) => item.eventId),
         attempts.map((item) => item.attempt),
+        INTERRUPTED,
       ],
     );
-    const ids: number[] = new Array<number>(attempts.length);
-    for (const row of rows) ids[Number(row.ordinal) - 1] = Number(row.id);
-    return ids;
+    const started = new Array<{ id: number; attempt: number }>(attempts.length);
+    for (const row of rows) started[Number(row.ordinal) - 1] = { id: Number(row.id), attempt: row.attempt };
+    return started;
   }
 
   /** Records how each attempt went, in one statement. */

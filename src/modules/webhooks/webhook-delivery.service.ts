@@ -46,9 +46,10 @@ interface DeliveryJob {
  *   delivery job per event and endpoint that asks for its type. A crash before the commit leaves the events to be
  *   taken again; after it, the jobs are queued.
  * - Delivery: pg-boss's workers (on every instance) take the jobs; a job is active on one worker at a time. A worker
- *   that dies with it leaves it active until it expires (60 s), then pg-boss gives it to another. Each attempt is a
- *   row of the attempt log; a failed one queues the next attempt, after the step of WEBHOOK_RETRY_SCHEDULE, in the
- *   transaction that records it.
+ *   that dies with it leaves it active until it expires (30 s: a batch's requests take 10 s at most), then pg-boss
+ *   gives it to another. Each attempt is a row of the attempt log; a failed one queues the next attempt, after the
+ *   step of WEBHOOK_RETRY_SCHEDULE, in the transaction that records it. An attempt that was under way when its
+ *   instance died stays in the log, failed as interrupted, beside the one made when the job runs again.
  *
  * pg-boss (a PostgreSQL job queue on this database, in its own schema `pgboss`) does the taking, the locking, the
  * delays and the recovery of jobs whose worker died; its own retries only cover such crashes.
@@ -99,7 +100,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
       name: DELIVERY_QUEUE,
       retryLimit: 10,
       retryDelay: 5,
-      expireInSeconds: 60,
+      expireInSeconds: 30,
     });
     this.boss = boss;
     this.lenient = true;
@@ -217,26 +218,24 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   private async deliverAll(jobs: PgBoss.Job<DeliveryJob>[]): Promise<void> {
     const endpoints = await this.deliveries.endpointsByIds([...new Set(jobs.map((job) => job.data.endpointId))]);
     const events = await this.deliveries.eventsByIds([...new Set(jobs.map((job) => job.data.eventId))]);
-    // Deleted or disabled since: nothing more is sent to it (a replay can send it again once enabled).
-    const live = jobs
-      .map((job) => ({
-        job: job.data,
-        endpoint: endpoints.get(job.data.endpointId),
-        event: events.get(job.data.eventId),
-      }))
-      .filter((item): item is { job: DeliveryJob; endpoint: LiveEndpoint; event: StoredEvent } =>
-        Boolean(item.endpoint?.enabled && item.event),
-      );
+    // Deleted or disabled since: nothing more is sent to it (a replay can send it again once enabled). The same event
+    // for the same endpoint twice in one batch (a replay beside a retry) is sent once, as the retry.
+    const byPair = new Map<string, { job: DeliveryJob; endpoint: LiveEndpoint; event: StoredEvent }>();
+    for (const { data: job } of jobs) {
+      const endpoint = endpoints.get(job.endpointId);
+      const event = events.get(job.eventId);
+      if (!endpoint?.enabled || !event) continue;
+      const key = `${endpoint.id}:${event.id}`;
+      if (!byPair.has(key) || job.attempt !== null) byPair.set(key, { job, endpoint, event });
+    }
+    const live = [...byPair.values()];
     if (!live.length) return;
-    const replays = live.filter((item) => item.job.attempt === null);
-    const next = await this.deliveries.nextAttempts(
-      replays.map((item) => ({ endpointId: item.endpoint.id, eventId: item.event.id })),
-    );
-    const attempts = live.map((item) => item.job.attempt ?? next.get(`${item.endpoint.id}:${item.event.id}`) ?? 1);
     const bodies = await this.bodiesOf([...new Map(live.map((item) => [item.event.id, item.event])).values()]);
-    const rows = await this.deliveries.startAttempts(
-      live.map((item, index) => ({ endpointId: item.endpoint.id, eventId: item.event.id, attempt: attempts[index] })),
+    const started = await this.deliveries.startAttempts(
+      live.map((item) => ({ endpointId: item.endpoint.id, eventId: item.event.id, attempt: item.job.attempt })),
     );
+    const rows = started.map((row) => row.id);
+    const attempts = started.map((row) => row.attempt);
     const timestamp = Math.floor(Date.now() / 1000);
     const results = await Promise.all(
       live.map(({ endpoint, event }) => {
@@ -290,7 +289,9 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
           succeeded: (seen?.succeeded ?? false) || outcomes[index].succeeded,
         });
       });
-      for (const { endpoint, succeeded } of byEndpoint.values()) {
+      // In the order of their ids, as every batch does: two batches never wait for each other's endpoints in a ring.
+      const sorted = [...byEndpoint.values()].sort((a, b) => a.endpoint.id - b.endpoint.id);
+      for (const { endpoint, succeeded } of sorted) {
         const failingSince = await this.deliveries.noteOutcome(tx, endpoint.id, succeeded);
         const limit = this.settings.webhookDisableAfterSeconds * 1000;
         if (!succeeded && failingSince && Date.now() - failingSince.getTime() >= limit) {
