@@ -10,12 +10,12 @@ export interface Received {
 }
 
 /**
- * A webhook receiver on a port of this machine: it keeps every request, and answers as `answer` says (a status, or
- * `hang` to never answer).
+ * A webhook receiver on a port of this machine: it keeps every request, and answers as `answer` says (a status, a
+ * status later, or `hang` to never answer).
  */
 export class WebhookReceiver {
   readonly received: Received[] = [];
-  answer: (request: Received, index: number) => number | 'hang' = () => 200;
+  answer: (request: Received, index: number) => number | Promise<number> | 'hang' = () => 200;
 
   private constructor(
     private readonly server: Server,
@@ -38,7 +38,10 @@ export class WebhookReceiver {
         };
         const index = receiver.received.push(received) - 1;
         const answer = receiver.answer(received, index);
-        if (answer !== 'hang') response.writeHead(answer).end('ok');
+        if (answer === 'hang') return;
+        void Promise.resolve(answer).then((status) => {
+          if (!response.destroyed) response.writeHead(status).end('ok');
+        });
       });
     });
     return receiver;
