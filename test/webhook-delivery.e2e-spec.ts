@@ -1,5 +1,6 @@
 import { Webhook } from 'standardwebhooks';
 import { LedgerIntegrator } from '../src/modules/ledger/ledger-integrator.service';
+import { WebhookDeliveryService } from '../src/modules/webhooks/webhook-delivery.service';
 import { createUser, signIn, sql, TestUser } from './helpers/factories';
 import { IsolatedApp, startIsolatedApp } from './helpers/hostile';
 import { http } from './helpers/http';
@@ -237,5 +238,73 @@ describe('webhook delivery', () => {
     await new Promise((resolve) => setTimeout(resolve, 1500));
     expect(receiver.at('disabled')).toEqual([]);
     expect(await deliveriesOf(disabled.id)).toEqual([]);
+  });
+
+  it('marks an attempt left pending as interrupted when its event is sent again', async () => {
+    const endpoint = await makeEndpoint(['activity.created'], 'interrupted');
+    const since = new Date().toISOString();
+    await http(
+      `${API}/activities`,
+      { method: 'POST', token: user.accessToken, body: { action: 'CUT' } },
+      logbook.baseUrl,
+    );
+    await receiver.until(() => receiver.at('interrupted').length === 1);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    // As an instance that died after sending, before recording the answer, leaves it.
+    await sql(
+      `UPDATE webhook_deliveries SET status = 'pending', response_status = NULL, duration_ms = NULL WHERE endpoint_id = $1`,
+      [endpoint.id],
+      logbook.databaseUrl,
+    );
+    expect((await call('POST', `/webhooks/${endpoint.id}/replay`, { since })).body.data).toEqual({ events: 1 });
+    await receiver.until(() => receiver.at('interrupted').length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [second, first] = await deliveriesOf(endpoint.id);
+    expect(first).toMatchObject({
+      attempt: 1,
+      status: 'failed',
+      error: 'interrupted: Logbook stopped before recording an answer',
+    });
+    expect(second).toMatchObject({ attempt: 2, status: 'succeeded', eventId: first.eventId });
+  });
+
+  it('removes events and attempts older than WEBHOOK_EVENT_RETENTION, and a replay no longer reaches them', async () => {
+    const endpoint = await makeEndpoint(['activity.created'], 'pruned');
+    for (const action of ['OLD', 'NEW']) {
+      await http(`${API}/activities`, { method: 'POST', token: user.accessToken, body: { action } }, logbook.baseUrl);
+    }
+    await receiver.until(() => receiver.at('pruned').length === 2);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const [old] = receiver.ofType('activity.created', 'pruned').filter((item) => item.event.data.action === 'OLD');
+    // Written 31 days ago, beyond the default 30.
+    await sql(
+      `UPDATE webhook_events SET created_at = now() - interval '31 days' WHERE event_id = $1`,
+      [old.event.id],
+      logbook.databaseUrl,
+    );
+    await sql(
+      `UPDATE webhook_deliveries SET created_at = now() - interval '31 days'
+        WHERE event_id = (SELECT id FROM webhook_events WHERE event_id = $1)`,
+      [old.event.id],
+      logbook.databaseUrl,
+    );
+    expect(await logbook.app.get(WebhookDeliveryService).prune()).toEqual({ events: 1, attempts: 1 });
+    expect(await sql(`SELECT 1 FROM webhook_events WHERE event_id = $1`, [old.event.id], logbook.databaseUrl)).toEqual(
+      [],
+    );
+    const kept = await deliveriesOf(endpoint.id);
+    expect(kept.map((row: { eventId: string }) => row.eventId)).toEqual([
+      receiver.ofType('activity.created', 'pruned').find((item) => item.event.data.action === 'NEW')!.event.id,
+    ]);
+    // A replay reaching back 40 days sends what is kept of the type, which no longer has the old event.
+    const [{ count }] = await sql(
+      `SELECT count(*)::int AS count FROM webhook_events WHERE type = 'activity.created'`,
+      [],
+      logbook.databaseUrl,
+    );
+    const since = new Date(Date.now() - 40 * 86_400_000).toISOString();
+    expect((await call('POST', `/webhooks/${endpoint.id}/replay`, { since })).body.data).toEqual({ events: count });
+    // Nothing older remains: a second run removes nothing.
+    expect(await logbook.app.get(WebhookDeliveryService).prune()).toEqual({ events: 0, attempts: 0 });
   });
 });

@@ -53,6 +53,7 @@ describe('loadSettings', () => {
       oidc: undefined,
       webhookRetryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
       webhookDisableAfterSeconds: 5 * 86400,
+      webhookEventRetentionSeconds: 30 * 86400,
       webhookAllowPrivate: false,
     });
   });
@@ -263,6 +264,18 @@ describe('loadSettings', () => {
       webhookDisableAfterSeconds: 7200,
       webhookAllowPrivate: true,
     });
+  });
+
+  it('keeps webhook events 30 days by default, and never less long than their retries take', () => {
+    expect(load({}).webhookEventRetentionSeconds).toBe(30 * 86400);
+    expect(load({ WEBHOOK_EVENT_RETENTION: '2d' }).webhookEventRetentionSeconds).toBe(2 * 86400);
+    // The default schedule takes 27 h 35 min 5 s in all.
+    expect(problemsOf({ WEBHOOK_EVENT_RETENTION: '1d' })).toEqual([
+      'WEBHOOK_EVENT_RETENTION must be longer than WEBHOOK_RETRY_SCHEDULE takes in all',
+    ]);
+    expect(load({ WEBHOOK_EVENT_RETENTION: '1h', WEBHOOK_RETRY_SCHEDULE: '1s,2s' }).webhookEventRetentionSeconds).toBe(
+      3600,
+    );
   });
 
   it('reads .env for what the environment lacks, the environment winning', () => {

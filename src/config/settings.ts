@@ -69,6 +69,8 @@ export class Settings {
   webhookDisableAfterSeconds: number;
   /** Whether webhook endpoints may be loopback, private or link-local addresses. */
   webhookAllowPrivate: boolean;
+  /** How long webhook events and their attempts are kept (what a replay can send again), in seconds. */
+  webhookEventRetentionSeconds: number;
 }
 
 /** The identity provider whose access tokens Logbook accepts (OIDC_* settings). */
@@ -145,6 +147,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     webhookRetryScheduleSeconds: read.durations('WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
     webhookDisableAfterSeconds: read.duration('WEBHOOK_DISABLE_AFTER', '5d'),
     webhookAllowPrivate: read.boolean('WEBHOOK_ALLOW_PRIVATE', false),
+    webhookEventRetentionSeconds: read.duration('WEBHOOK_EVENT_RETENTION', '30d'),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {
     problems.push('JWT_SECRET is required when NODE_ENV=production');
@@ -176,6 +179,10 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     ] as const) {
       if (url && !isSecureUrl(url)) problems.push(`${name} must use https when NODE_ENV=production (or be loopback)`);
     }
+  }
+  const retrying = settings.webhookRetryScheduleSeconds.reduce((total, step) => total + step, 0);
+  if (settings.webhookEventRetentionSeconds <= retrying) {
+    problems.push('WEBHOOK_EVENT_RETENTION must be longer than WEBHOOK_RETRY_SCHEDULE takes in all');
   }
   if (problems.length) throw new SettingsError(problems);
   return settings;

@@ -113,6 +113,29 @@ export class WebhookDeliveriesRepository {
     return row?.failing_since ?? null;
   }
 
+  /**
+   * Removes up to `limit` events written before `cutoff` (dispatched ones: the others still have deliveries to queue)
+   * and up to `limit` attempts made before it, oldest first; answers how many of each. Both scans start at the
+   * oldest rows (by id), where what goes is.
+   */
+  async prune(cutoff: Date, limit: number): Promise<{ events: number; attempts: number }> {
+    const [row] = await sql<{ events: string; attempts: string }>(
+      this.dataSource.manager,
+      `WITH events AS (
+         DELETE FROM webhook_events WHERE id IN (
+           SELECT id FROM webhook_events WHERE created_at < $1 AND dispatched_at IS NOT NULL ORDER BY id LIMIT $2)
+         RETURNING 1
+       ), attempts AS (
+         DELETE FROM webhook_deliveries WHERE id IN (
+           SELECT id FROM webhook_deliveries WHERE created_at < $1 ORDER BY id LIMIT $2)
+         RETURNING 1
+       )
+       SELECT (SELECT count(*) FROM events) AS events, (SELECT count(*) FROM attempts) AS attempts`,
+      [cutoff, limit],
+    );
+    return { events: Number(row.events), attempts: Number(row.attempts) };
+  }
+
   /** Events of the endpoint's types since `since`, oldest first, at most `limit`: what a replay sends again. */
   async eventsSince(endpoint: LiveEndpoint, since: Date, limit: number): Promise<number[]> {
     const rows = await sql<{ id: string }>(

@@ -28,6 +28,10 @@ const DISPATCH_BATCH = 500;
 /** Delivery workers per instance, and the jobs each takes at once. */
 const WORKERS = 4;
 const BATCH = 100;
+/** Once an hour, on one instance (pg-boss's cron): events and attempts older than WEBHOOK_EVENT_RETENTION go. */
+const PRUNE_QUEUE = 'webhook-prune';
+const PRUNE_CRON = '17 * * * *';
+const PRUNE_BATCH = 10_000;
 /** A replay sends at most this many events; a wider window takes several replays. */
 export const REPLAY_LIMIT = 10_000;
 
@@ -96,12 +100,10 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     });
     boss.on('error', (error: Error) => this.logger.warn(`webhook job queue: ${error.message}`));
     await boss.start();
-    await boss.createQueue(DELIVERY_QUEUE, {
-      name: DELIVERY_QUEUE,
-      retryLimit: 10,
-      retryDelay: 5,
-      expireInSeconds: 30,
-    });
+    // Made once; updated on every start, so a changed policy reaches a database that has the queue already.
+    const delivery = { name: DELIVERY_QUEUE, retryLimit: 10, retryDelay: 5, expireInSeconds: 30 };
+    await boss.createQueue(DELIVERY_QUEUE, delivery);
+    await boss.updateQueue(DELIVERY_QUEUE, delivery);
     this.boss = boss;
     this.lenient = true;
     // pg-boss waits out the polling interval after a batch that took less: big batches on a few workers keep up.
@@ -112,6 +114,9 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
         ),
       );
     }
+    await boss.createQueue(PRUNE_QUEUE, { name: PRUNE_QUEUE, retryLimit: 0, expireInSeconds: 3600 });
+    await boss.schedule(PRUNE_QUEUE, PRUNE_CRON);
+    this.workerIds.push(await boss.work(PRUNE_QUEUE, { pollingIntervalSeconds: 30 }, () => this.prune()));
     this.timer = setInterval(() => this.dispatchSoon(), DISPATCH_INTERVAL_MS);
     this.timer.unref();
     this.dispatchSoon();
@@ -146,6 +151,27 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     this.closed = true;
     closeWebhookConnections();
     await this.bossPool?.end();
+  }
+
+  /**
+   * Removes the events and attempts older than WEBHOOK_EVENT_RETENTION, a batch per statement so that no statement
+   * holds many rows. A job still queued for a removed event is done without a request.
+   */
+  async prune(now = new Date()): Promise<{ events: number; attempts: number }> {
+    const cutoff = new Date(now.getTime() - this.settings.webhookEventRetentionSeconds * 1000);
+    const total = { events: 0, attempts: 0 };
+    for (;;) {
+      const removed = await this.deliveries.prune(cutoff, PRUNE_BATCH);
+      total.events += removed.events;
+      total.attempts += removed.attempts;
+      if (removed.events < PRUNE_BATCH && removed.attempts < PRUNE_BATCH) break;
+    }
+    if (total.events + total.attempts) {
+      this.logger.log(
+        `removed ${total.events} webhook events and ${total.attempts} attempts older than ${cutoff.toISOString()}`,
+      );
+    }
+    return total;
   }
 
   /** Dispatches now, or once more after the run in progress. */
