@@ -3,6 +3,7 @@ import { NestFactory } from '@nestjs/core';
 import { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { OpenAPIObject } from '@nestjs/swagger';
 import type { DestinationStream, Logger } from 'pino';
+import { countRequests } from './common/load/background-deferral';
 import { AppModule } from './app.module';
 import { API_PREFIX } from './common/http/envelope.interceptor';
 import { shedLoad } from './http/load-shedding';
@@ -41,6 +42,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   closeConnectionsWhenClosing(fastify);
   runHandlersInRequestContext(fastify);
   logRequests(fastify, logger);
+  countRequests(fastify);
   new RateLimiter(settings, app.get(RedisService)).register(fastify);
   shedLoad(fastify, settings.concurrencyLimit);
   serveApiDocs(app);

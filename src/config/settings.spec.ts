@@ -54,6 +54,7 @@ describe('loadSettings', () => {
       webhookRetryScheduleSeconds: [5, 300, 1800, 7200, 18000, 36000, 36000],
       webhookDisableAfterSeconds: 5 * 86400,
       webhookEventRetentionSeconds: 30 * 86400,
+      webhookMaxDeferMs: 10000,
       webhookAllowPrivate: false,
     });
   });

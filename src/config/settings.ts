@@ -69,6 +69,8 @@ export class Settings {
   webhookDisableAfterSeconds: number;
   /** Whether webhook endpoints may be loopback, private or link-local addresses. */
   webhookAllowPrivate: boolean;
+  /** How long dispatching webhook events may be put off, at most, while requests keep the instance busy (0: never). */
+  webhookMaxDeferMs: number;
   /** How long webhook events and their attempts are kept (what a replay can send again), in seconds. */
   webhookEventRetentionSeconds: number;
 }
@@ -147,6 +149,7 @@ export function loadSettings(env: Env, options: { cwd?: string; envFile?: string
     webhookRetryScheduleSeconds: read.durations('WEBHOOK_RETRY_SCHEDULE', '5s,5m,30m,2h,5h,10h,10h'),
     webhookDisableAfterSeconds: read.duration('WEBHOOK_DISABLE_AFTER', '5d'),
     webhookAllowPrivate: read.boolean('WEBHOOK_ALLOW_PRIVATE', false),
+    webhookMaxDeferMs: read.integer('WEBHOOK_MAX_DEFER_MS', 10000, 0, 600000),
     webhookEventRetentionSeconds: read.duration('WEBHOOK_EVENT_RETENTION', '30d'),
   };
   if (settings.nodeEnv === 'production' && !settings.jwtSecret) {

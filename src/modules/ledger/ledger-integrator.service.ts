@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import { Injectable, Logger, OnApplicationBootstrap, OnApplicationShutdown } from '@nestjs/common';
+import { BackgroundDeferral, BUSY_UTILIZATION } from '../../common/load/background-deferral';
 import { Settings } from '../../config/settings';
 import { Transactions, Tx } from '../../database/transactions';
 import { ActivityLog } from '../activity-log/activity-log.entity';
@@ -13,8 +14,6 @@ import { STORED_EVERY } from './tree-reader';
 
 /** Records taken into the tree by one transaction (and one checkpoint). */
 export const INTEGRATION_BATCH = 5000;
-/** Event loop utilization (0..1) above which an instance counts as busy serving requests. */
-const BUSY_UTILIZATION = 0.5;
 /** Records read, made into leaves and appended at a time within it. */
 const INTEGRATION_CHUNK = 500;
 
@@ -32,8 +31,7 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
   private stopped = false;
   /** The event loop's use since the background loop last finished a turn: how busy requests keep this instance. */
   private sinceTurn = performance.eventLoopUtilization();
-  /** When the background loop first put integration off for a busy instance, in this run of busy turns. */
-  private deferringSince?: number;
+  private readonly deferral: BackgroundDeferral;
 
   constructor(
     private readonly repository: LedgerRepository,
@@ -41,7 +39,9 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
     private readonly key: LedgerKey,
     private readonly settings: Settings,
     private readonly outbox: WebhookOutbox,
-  ) {}
+  ) {
+    this.deferral = new BackgroundDeferral(settings.ledgerMaxDeferMs);
+  }
 
   onApplicationBootstrap(): void {
     this.schedule();
@@ -71,12 +71,7 @@ export class LedgerIntegrator implements OnApplicationBootstrap, OnApplicationSh
    */
   private async turn(): Promise<void> {
     const busy = performance.eventLoopUtilization(this.sinceTurn).utilization > BUSY_UTILIZATION;
-    const maxDefer = this.settings.ledgerMaxDeferMs;
-    if (busy && maxDefer > 0) {
-      this.deferringSince ??= Date.now();
-      if (Date.now() - this.deferringSince < maxDefer) return;
-    }
-    this.deferringSince = undefined;
+    if (this.deferral.defer(busy)) return;
     await this.drain();
   }
 

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { Pool } from 'pg';
 import PgBoss from 'pg-boss';
 import { DataSource, EntityManager, In } from 'typeorm';
+import { BackgroundDeferral, RequestPressure } from '../../common/load/background-deferral';
 import { AppSecrets } from '../../config/secrets';
 import { Settings } from '../../config/settings';
 import { pgTarget, primaryPool } from '../../database/pg-access';
@@ -67,6 +68,10 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   private timer?: NodeJS.Timeout;
   private dispatching?: Promise<void>;
   private dispatchAgain = false;
+  private readonly deferral: BackgroundDeferral;
+  private readonly pressure = new RequestPressure();
+  /** Whether the last tick put dispatching off. */
+  private deferring = false;
   private stopping = false;
   /** Set once pg-boss started: see {@link bossSql}. */
   private lenient = false;
@@ -85,7 +90,10 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     // Events written by services are dispatched as soon as they commit. Those that statements write with their
     // records (activities, audit entries) wait for the next look, within DISPATCH_INTERVAL_MS: kicking the dispatcher
     // after every such commit would cost every write a transaction, whether anyone subscribed or not.
-    transactions.onCommit('webhookEventAdded', () => this.dispatchSoon());
+    transactions.onCommit('webhookEventAdded', () => {
+      if (!this.deferring) this.dispatchSoon();
+    });
+    this.deferral = new BackgroundDeferral(settings.webhookMaxDeferMs);
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -117,7 +125,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     await boss.createQueue(PRUNE_QUEUE, { name: PRUNE_QUEUE, retryLimit: 0, expireInSeconds: 3600 });
     await boss.schedule(PRUNE_QUEUE, PRUNE_CRON);
     this.workerIds.push(await boss.work(PRUNE_QUEUE, { pollingIntervalSeconds: 30 }, () => this.prune()));
-    this.timer = setInterval(() => this.dispatchSoon(), DISPATCH_INTERVAL_MS);
+    this.timer = setInterval(() => this.tick(), DISPATCH_INTERVAL_MS);
     this.timer.unref();
     this.dispatchSoon();
   }
@@ -172,6 +180,16 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
       );
     }
     return total;
+  }
+
+  /**
+   * Every DISPATCH_INTERVAL_MS: dispatches, unless requests keep the instance busy. Delivering is work that can wait
+   * and costs about what taking the write did, so during a burst it is put off (WEBHOOK_MAX_DEFER_MS at most in a
+   * row) and done right after; meanwhile events wait in the outbox, where they are safe.
+   */
+  private tick(): void {
+    this.deferring = this.deferral.defer(this.pressure.busy());
+    if (!this.deferring) this.dispatchSoon();
   }
 
   /** Dispatches now, or once more after the run in progress. */
