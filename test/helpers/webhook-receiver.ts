@@ -15,6 +15,8 @@ export interface Received {
  */
 export class WebhookReceiver {
   readonly received: Received[] = [];
+  /** The requests answered 2xx while their sender was still connected. */
+  readonly answeredOk = new Set<Received>();
   answer: (request: Received, index: number) => number | Promise<number> | 'hang' = () => 200;
 
   private constructor(
@@ -39,8 +41,15 @@ export class WebhookReceiver {
         const index = receiver.received.push(received) - 1;
         const answer = receiver.answer(received, index);
         if (answer === 'hang') return;
+        if (typeof answer === 'number') {
+          response.writeHead(answer).end('ok');
+          if (answer >= 200 && answer < 300) receiver.answeredOk.add(received);
+          return;
+        }
         void Promise.resolve(answer).then((status) => {
-          if (!response.destroyed) response.writeHead(status).end('ok');
+          if (response.destroyed) return;
+          response.writeHead(status).end('ok');
+          if (status >= 200 && status < 300) receiver.answeredOk.add(received);
         });
       });
     });

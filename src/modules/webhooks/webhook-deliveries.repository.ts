@@ -7,6 +7,13 @@ import { sql } from '../../database/sql';
 import type { DeliveryStatus } from './webhook-delivery.entity';
 import type { WebhookEventChoice, WebhookEventType } from './webhook-events';
 
+/** One attempt to make: an event (its row id) for an endpoint; a null attempt is the one after the last made. */
+export interface Delivery {
+  endpointId: number;
+  eventId: number;
+  attempt: number | null;
+}
+
 export interface DispatchedEvent {
   id: number;
   type: WebhookEventType;
@@ -177,23 +184,22 @@ export class WebhookDeliveriesRepository {
   }
 
   /**
-   * The attempts' rows, `pending`, in one statement; answers their ids and numbers, in the order given. An attempt
-   * takes the number asked for (a retry's), or the one after the last made (a replay's, asked as `null`), or the one
-   * after an earlier run's when that run never finished: its instance stopped before recording an answer, so its row,
-   * still `pending`, is marked failed as interrupted, and the log shows both.
+   * The attempts' rows, `pending`, in one statement; answers their ids and numbers, in the order given, or null for
+   * an attempt not to make. An attempt takes the number asked for (a retry's), or the one after the last made: for a
+   * replay (asked as `null`), and for a job that runs again because its instance stopped mid-way. Such a run finds
+   * its attempt's row already there: still `pending` when no answer was recorded (it is marked failed as
+   * interrupted, and the log shows both), or `succeeded`, when the event is not sent again (null).
    */
-  async startAttempts(
-    attempts: { endpointId: number; eventId: number; attempt: number | null }[],
-  ): Promise<{ id: number; attempt: number }[]> {
-    const rows = await sql<{ id: string; attempt: number; ordinal: string }>(
+  async startAttempts(attempts: Delivery[]): Promise<({ id: number; attempt: number } | null)[]> {
+    const rows = await sql<{ id: string | null; attempt: number; ordinal: string }>(
       this.dataSource.manager,
       `WITH wanted AS (
          SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::int[]) WITH ORDINALITY AS w(endpoint_id, event_id, attempt, ordinal)
        ), earlier AS (
-         SELECT d.endpoint_id, d.event_id, max(d.attempt) AS last,
-                bool_or(d.status = 'pending' AND d.attempt >= coalesce(w.attempt, 0)) AS unfinished
-           FROM webhook_deliveries d JOIN wanted w USING (endpoint_id, event_id)
-          GROUP BY d.endpoint_id, d.event_id
+         SELECT w.ordinal, max(d.attempt) AS last,
+                bool_or(d.status = 'succeeded' AND d.attempt >= w.attempt) AS delivered
+           FROM wanted w JOIN webhook_deliveries d USING (endpoint_id, event_id)
+          GROUP BY w.ordinal
        ), interrupted AS (
          UPDATE webhook_deliveries d
             SET status = 'failed', error = $4
@@ -201,19 +207,19 @@ export class WebhookDeliveriesRepository {
           WHERE d.endpoint_id = w.endpoint_id AND d.event_id = w.event_id AND d.status = 'pending'
             AND d.attempt >= coalesce(w.attempt, 0)
        ), numbered AS (
-         SELECT w.endpoint_id, w.event_id, w.ordinal,
-                CASE WHEN w.attempt IS NULL OR coalesce(e.unfinished, false) THEN coalesce(e.last, 0) + 1
+         SELECT w.endpoint_id, w.event_id, w.ordinal, coalesce(e.delivered, false) AS delivered,
+                CASE WHEN w.attempt IS NULL OR coalesce(e.last, 0) >= w.attempt THEN coalesce(e.last, 0) + 1
                      ELSE w.attempt END AS attempt
-           FROM wanted w LEFT JOIN earlier e USING (endpoint_id, event_id)
+           FROM wanted w LEFT JOIN earlier e USING (ordinal)
        ), written AS (
          INSERT INTO webhook_deliveries (endpoint_id, event_id, attempt, status)
-         SELECT endpoint_id, event_id, attempt, 'pending' FROM numbered ORDER BY ordinal
+         SELECT endpoint_id, event_id, attempt, 'pending' FROM numbered WHERE NOT delivered ORDER BY ordinal
          ON CONFLICT (endpoint_id, event_id, attempt)
          DO UPDATE SET status = 'pending', created_at = now(), response_status = NULL, duration_ms = NULL, error = NULL
          RETURNING id, endpoint_id, event_id, attempt
        )
-       SELECT written.id, written.attempt, numbered.ordinal FROM written
-         JOIN numbered USING (endpoint_id, event_id, attempt)`,
+       SELECT written.id, numbered.attempt, numbered.ordinal FROM numbered
+         LEFT JOIN written USING (endpoint_id, event_id, attempt)`,
       [
         attempts.map((item) => item.endpointId),
         attempts.map((item) => item.eventId),
@@ -221,8 +227,10 @@ export class WebhookDeliveriesRepository {
         INTERRUPTED,
       ],
     );
-    const started = new Array<{ id: number; attempt: number }>(attempts.length);
-    for (const row of rows) started[Number(row.ordinal) - 1] = { id: Number(row.id), attempt: row.attempt };
+    const started = new Array<{ id: number; attempt: number } | null>(attempts.length).fill(null);
+    for (const row of rows) {
+      if (row.id !== null) started[Number(row.ordinal) - 1] = { id: Number(row.id), attempt: row.attempt };
+    }
     return started;
   }
 

@@ -16,19 +16,21 @@ import { AuditLogService } from '../audit-log/audit-log.service';
 import { toAuditLogResponse } from '../audit-log/dto/audit-log-response.dto';
 import { LedgerService } from '../ledger/ledger.service';
 import { ALL_EVENTS } from './webhook-events';
-import { LiveEndpoint, StoredEvent, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
+import { Delivery, LiveEndpoint, StoredEvent, WebhookDeliveriesRepository } from './webhook-deliveries.repository';
 import { openSecret } from './webhook-secrets';
 import { closeWebhookConnections, sendWebhook } from './webhook-sender';
 import { webhookSignature } from './webhook-signature';
 
-/** The pg-boss queue of delivery attempts: one job per attempt of one event at one endpoint. */
+/** The pg-boss queue of delivery attempts: one job per attempt of up to JOB_EVENTS events at one endpoint. */
 export const DELIVERY_QUEUE = 'webhook-delivery';
 /** How often each instance looks for events to dispatch (besides right after the commits of services' events). */
 const DISPATCH_INTERVAL_MS = 250;
 const DISPATCH_BATCH = 500;
-/** Delivery workers per instance, and the jobs each takes at once. */
+/** Events per job at most: a job costs pg-boss a few rows, however many events it carries. */
+const JOB_EVENTS = 50;
+/** Delivery workers per instance, and the jobs each takes at once (at most 100 requests in flight per worker). */
 const WORKERS = 4;
-const BATCH = 100;
+const BATCH = 2;
 /** Once an hour, on one instance (pg-boss's cron): events and attempts older than WEBHOOK_EVENT_RETENTION go. */
 const PRUNE_QUEUE = 'webhook-prune';
 const PRUNE_CRON = '17 * * * *';
@@ -36,20 +38,41 @@ const PRUNE_BATCH = 10_000;
 /** A replay sends at most this many events; a wider window takes several replays. */
 export const REPLAY_LIMIT = 10_000;
 
+/** A job: attempts at one endpoint, made together. */
 interface DeliveryJob {
   endpointId: number;
-  eventId: number;
-  /** Null: the attempt after the last one made (a replay). */
-  attempt: number | null;
+  events: { eventId: number; attempt: number | null }[];
+}
+
+/** The attempts a job stands for. */
+function deliveriesOf(job: DeliveryJob): Delivery[] {
+  return job.events.map(({ eventId, attempt }) => ({ endpointId: job.endpointId, eventId, attempt }));
+}
+
+/** Attempts made into jobs: per endpoint and start time, JOB_EVENTS at most in each. */
+function jobsOf(deliveries: (Delivery & { startAfter?: Date })[]): (DeliveryJob & { startAfter?: Date })[] {
+  const groups = new Map<string, DeliveryJob & { startAfter?: Date }>();
+  const jobs: (DeliveryJob & { startAfter?: Date })[] = [];
+  for (const { endpointId, eventId, attempt, startAfter } of deliveries) {
+    const key = `${endpointId}:${startAfter?.getTime() ?? ''}`;
+    let job = groups.get(key);
+    if (!job || job.events.length === JOB_EVENTS) {
+      job = { endpointId, events: [], ...(startAfter ? { startAfter } : {}) };
+      groups.set(key, job);
+      jobs.push(job);
+    }
+    job.events.push({ eventId, attempt });
+  }
+  return jobs;
 }
 
 /**
  * Delivery of the outbox's events: at least once, by any instance, one at a time per attempt.
  *
  * - Dispatch: every instance, every 250 ms (and right after a service's event commits), takes the events not yet dispatched
- *   (`FOR UPDATE SKIP LOCKED`, so instances never take the same one) and, in the same transaction, queues one
- *   delivery job per event and endpoint that asks for its type. A crash before the commit leaves the events to be
- *   taken again; after it, the jobs are queued.
+ *   (`FOR UPDATE SKIP LOCKED`, so instances never take the same one) and, in the same transaction, queues their
+ *   first attempts at each endpoint that asks for their type, up to 50 events per job. A crash before the commit
+ *   leaves the events to be taken again; after it, the jobs are queued.
  * - Delivery: pg-boss's workers (on every instance) take the jobs; a job is active on one worker at a time. A worker
  *   that dies with it leaves it active until it expires (30 s: a batch's requests take 10 s at most), then pg-boss
  *   gives it to another. Each attempt is a row of the attempt log; a failed one queues the next attempt, after the
@@ -217,7 +240,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
       const events = await this.deliveries.takeUndispatched(tx, DISPATCH_BATCH);
       if (!events.length) return { events: 0, jobs: 0 };
       const endpoints = await this.deliveries.enabledEndpoints(tx);
-      const jobs = events.flatMap((event) =>
+      const deliveries = events.flatMap((event) =>
         endpoints
           .filter((endpoint) =>
             event.endpointId === null
@@ -226,19 +249,23 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
           )
           .map((endpoint) => ({ endpointId: endpoint.id, eventId: event.id, attempt: 1 })),
       );
-      await this.queue(tx, jobs);
-      return { events: events.length, jobs: jobs.length };
+      await this.queue(tx, deliveries);
+      return { events: events.length, jobs: deliveries.length };
     });
     if (queued.jobs) this.notifyWorkers();
     return queued.events;
   }
 
-  /** Queues delivery jobs in `tx` (they exist once it commits), each to start at `startAfter` or now. */
-  async queue(tx: EntityManager, jobs: (DeliveryJob & { startAfter?: Date })[]): Promise<void> {
-    if (!jobs.length || !this.boss) return;
+  /** Queues the attempts' jobs in `tx` (they exist once it commits), each to start at `startAfter` or now. */
+  async queue(tx: EntityManager, deliveries: (Delivery & { startAfter?: Date })[]): Promise<void> {
+    if (!deliveries.length || !this.boss) return;
     const target = pgTarget(tx);
     await this.boss.insert(
-      jobs.map(({ startAfter, ...data }) => ({ name: DELIVERY_QUEUE, data, ...(startAfter ? { startAfter } : {}) })),
+      jobsOf(deliveries).map(({ startAfter, ...data }) => ({
+        name: DELIVERY_QUEUE,
+        data,
+        ...(startAfter ? { startAfter } : {}),
+      })),
       { db: { executeSql: (text: string, values?: unknown[]) => target.query(text, values) } },
     );
   }
@@ -248,8 +275,8 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
   }
 
   /** Called by an ADMIN's replay or test: queues now, outside any transaction of the caller's. */
-  async queueNow(jobs: DeliveryJob[]): Promise<void> {
-    await this.transactions.run((tx) => this.queue(tx, jobs));
+  async queueNow(deliveries: Delivery[]): Promise<void> {
+    await this.transactions.run((tx) => this.queue(tx, deliveries));
     this.notifyWorkers();
   }
 
@@ -260,26 +287,31 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
    * are done without a request. Throwing fails the batch: pg-boss runs its jobs again (at least once).
    */
   private async deliverAll(jobs: PgBoss.Job<DeliveryJob>[]): Promise<void> {
-    const endpoints = await this.deliveries.endpointsByIds([...new Set(jobs.map((job) => job.data.endpointId))]);
-    const events = await this.deliveries.eventsByIds([...new Set(jobs.map((job) => job.data.eventId))]);
+    const wanted = jobs.flatMap((job) => deliveriesOf(job.data));
+    const endpoints = await this.deliveries.endpointsByIds([...new Set(wanted.map((item) => item.endpointId))]);
+    const events = await this.deliveries.eventsByIds([...new Set(wanted.map((item) => item.eventId))]);
     // Deleted or disabled since: nothing more is sent to it (a replay can send it again once enabled). The same event
     // for the same endpoint twice in one batch (a replay beside a retry) is sent once, as the retry.
-    const byPair = new Map<string, { job: DeliveryJob; endpoint: LiveEndpoint; event: StoredEvent }>();
-    for (const { data: job } of jobs) {
+    const byPair = new Map<string, { job: Delivery; endpoint: LiveEndpoint; event: StoredEvent }>();
+    for (const job of wanted) {
       const endpoint = endpoints.get(job.endpointId);
       const event = events.get(job.eventId);
       if (!endpoint?.enabled || !event) continue;
       const key = `${endpoint.id}:${event.id}`;
       if (!byPair.has(key) || job.attempt !== null) byPair.set(key, { job, endpoint, event });
     }
-    const live = [...byPair.values()];
+    const candidates = [...byPair.values()];
+    if (!candidates.length) return;
+    const started = await this.deliveries.startAttempts(
+      candidates.map((item) => ({ endpointId: item.endpoint.id, eventId: item.event.id, attempt: item.job.attempt })),
+    );
+    // Those a run before this one delivered already (its instance stopped before the job was done) are not sent again.
+    const live = candidates.flatMap((item, index) => {
+      const row = started[index];
+      return row ? [{ ...item, row: row.id, attempt: row.attempt }] : [];
+    });
     if (!live.length) return;
     const bodies = await this.bodiesOf([...new Map(live.map((item) => [item.event.id, item.event])).values()]);
-    const started = await this.deliveries.startAttempts(
-      live.map((item) => ({ endpointId: item.endpoint.id, eventId: item.event.id, attempt: item.job.attempt })),
-    );
-    const rows = started.map((row) => row.id);
-    const attempts = started.map((row) => row.attempt);
     const timestamp = Math.floor(Date.now() / 1000);
     const results = await Promise.all(
       live.map(({ endpoint, event }) => {
@@ -298,19 +330,21 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
       }),
     );
     const schedule = this.settings.webhookRetryScheduleSeconds;
+    // One time for the batch: the failed attempts of one endpoint and one step go on in one job.
+    const now = Date.now();
     const outcomes = live.map((item, index) => {
       const result = results[index];
       const succeeded = result.error === null;
       // A first or retried attempt that fails has a next one while the schedule lasts; a replay's attempt is its own.
-      const step = item.job.attempt === null ? undefined : schedule[attempts[index] - 1];
+      const step = item.job.attempt === null ? undefined : schedule[item.attempt - 1];
       return {
-        id: rows[index],
+        id: item.row,
         succeeded,
         status: succeeded ? ('succeeded' as const) : ('failed' as const),
         responseStatus: result.status,
         durationMs: result.durationMs,
         error: result.error,
-        nextAttemptAt: !succeeded && step !== undefined ? new Date(Date.now() + step * 1000) : null,
+        nextAttemptAt: !succeeded && step !== undefined ? new Date(now + step * 1000) : null,
       };
     });
     await this.transactions.run(async (tx) => {
@@ -320,7 +354,7 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
         live.flatMap((item, index) => {
           const at = outcomes[index].nextAttemptAt;
           return at
-            ? [{ endpointId: item.endpoint.id, eventId: item.event.id, attempt: attempts[index] + 1, startAfter: at }]
+            ? [{ endpointId: item.endpoint.id, eventId: item.event.id, attempt: item.attempt + 1, startAfter: at }]
             : [];
         }),
       );
