@@ -19,6 +19,9 @@
  *
  *   npm run bench -- --baseline main
  *   npm run bench -- --baseline HEAD --node .ci/node24/node_modules/.bin/node
+ *
+ * LEDGER_MAX_DEFER_MS and WEBHOOK_MAX_DEFER_MS, when set in the bench's environment, are passed on to the servers:
+ * `WEBHOOK_MAX_DEFER_MS=0` measures writes with webhook deliveries made during the rounds instead of after them.
  */
 import { ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import { generateKeyPairSync } from 'node:crypto';
@@ -633,6 +636,9 @@ function run(command: string, args: string[], cwd: string, input?: Buffer): void
     throw new Error(`${command} ${args.join(' ')} (in ${cwd}) failed: ${result.status ?? result.signal}`);
 }
 
+/** Settings passed on to the servers from the bench's own environment. */
+const PASSED_SETTINGS = ['LEDGER_MAX_DEFER_MS', 'WEBHOOK_MAX_DEFER_MS'];
+
 async function startServer(
   name: string,
   command: string,
@@ -658,6 +664,11 @@ async function startServer(
       RATE_LIMIT_MAX: '100000000',
       // The webhook scenario's receiver listens on this machine.
       WEBHOOK_ALLOW_PRIVATE: 'true',
+      // How long background work gives way to requests, when the bench is run with them set (to show the cost of
+      // doing it during the rounds, say).
+      ...Object.fromEntries(
+        PASSED_SETTINGS.filter((name) => process.env[name] !== undefined).map((name) => [name, process.env[name]]),
+      ),
     },
     stdio: ['ignore', 'ignore', 'inherit'],
   });

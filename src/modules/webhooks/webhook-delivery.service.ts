@@ -137,13 +137,19 @@ export class WebhookDeliveryService implements OnApplicationBootstrap, BeforeApp
     await boss.updateQueue(DELIVERY_QUEUE, delivery);
     this.boss = boss;
     this.lenient = true;
-    // pg-boss waits out the polling interval after a batch that took less: big batches on a few workers keep up.
+    // pg-boss waits out the polling interval after a batch that took less; a worker whose batch was full is likely
+    // to find more at once, so it asks to skip that wait.
     for (let worker = 0; worker < WORKERS; worker += 1) {
-      this.workerIds.push(
-        await boss.work<DeliveryJob>(DELIVERY_QUEUE, { batchSize: BATCH, pollingIntervalSeconds: 0.5 }, (jobs) =>
-          this.deliverAll(jobs),
-        ),
+      let id = '';
+      id = await boss.work<DeliveryJob>(
+        DELIVERY_QUEUE,
+        { batchSize: BATCH, pollingIntervalSeconds: 0.5 },
+        async (jobs) => {
+          await this.deliverAll(jobs);
+          if (jobs.length === BATCH) boss.notifyWorker(id);
+        },
       );
+      this.workerIds.push(id);
     }
     await boss.createQueue(PRUNE_QUEUE, { name: PRUNE_QUEUE, retryLimit: 0, expireInSeconds: 3600 });
     await boss.schedule(PRUNE_QUEUE, PRUNE_CRON);
