@@ -272,10 +272,15 @@ describe('webhook delivery', () => {
     const endpoint = await makeEndpoint(['activity.created'], 'pruned');
     for (const action of ['OLD', 'NEW']) {
       await http(`${API}/activities`, { method: 'POST', token: user.accessToken, body: { action } }, logbook.baseUrl);
+      // A millisecond apart at least, so that their ids' times differ.
+      await new Promise((resolve) => setTimeout(resolve, 5));
     }
     await receiver.until(() => receiver.at('pruned').length === 2);
     await new Promise((resolve) => setTimeout(resolve, 200));
     const [old] = receiver.ofType('activity.created', 'pruned').filter((item) => item.event.data.action === 'OLD');
+    const [young] = receiver.ofType('activity.created', 'pruned').filter((item) => item.event.data.action === 'NEW');
+    // Event ids begin with their time: the later event's sorts after.
+    expect(old.event.id < young.event.id).toBe(true);
     // Written 31 days ago, beyond the default 30.
     await sql(
       `UPDATE webhook_events SET created_at = now() - interval '31 days' WHERE event_id = $1`,

@@ -2,8 +2,14 @@ import { Column, Entity, Index, PrimaryColumn } from 'typeorm';
 import { bigintToNumber, TIMESTAMP } from '../../database/column-types';
 import type { WebhookEventType } from './webhook-events';
 
-/** The SQL expression of a new event's id, which every statement that writes an event uses. */
-export const NEW_EVENT_ID = "'evt_' || replace(gen_random_uuid()::text, '-', '')";
+/**
+ * The SQL expression of a new event's id, which every statement that writes an event uses: `evt_`, the time in
+ * milliseconds (12 hex digits) and 20 random hex digits, laid out as a UUIDv7 is. Ids in time order land at one end
+ * of the unique index, where a random one would touch a page anywhere in it for every write.
+ */
+export const NEW_EVENT_ID =
+  "'evt_' || lpad(to_hex((extract(epoch FROM clock_timestamp()) * 1000)::bigint), 12, '0')" +
+  " || right(replace(gen_random_uuid()::text, '-', ''), 20)";
 
 /**
  * The outbox: an event, written in the transaction of the change it tells of, while some enabled endpoint asks for
