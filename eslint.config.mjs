@@ -19,6 +19,7 @@ export default tseslint.config(
       'clients/typescript/schema.d.ts',
       'bench/reference.js',
       '.ci/audit.js',
+      'console/vite.config.ts',
     ],
   },
   eslint.configs.recommended,

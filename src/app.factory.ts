@@ -13,6 +13,7 @@ import { Settings } from './config/settings';
 import { readDeploymentId } from './database/deployment';
 import { logRequests } from './http/access-log';
 import { serveApiDocs } from './http/api-docs';
+import { serveConsole } from './http/console';
 import { createFastifyAdapter } from './http/fastify-adapter';
 import { closeConnectionsWhenClosing } from './http/graceful-close';
 import { acceptJsonBodies } from './http/json-body';
@@ -46,6 +47,7 @@ export async function createApp(settings: Settings, options: AppOptions = {}): P
   new RateLimiter(settings, app.get(RedisService)).register(fastify);
   shedLoad(fastify, settings.concurrencyLimit);
   serveApiDocs(app);
+  await serveConsole(app);
   await app.init();
   return app;
 }

@@ -2,6 +2,7 @@ import fastifyCors from '@fastify/cors';
 import fastifyHelmet from '@fastify/helmet';
 import type { NestFastifyApplication } from '@nestjs/platform-fastify';
 import { Settings } from '../config/settings';
+import { CONSOLE_PATH } from './console';
 
 /** An API answers JSON only: nothing it sends may load, run or frame anything. */
 const API_CSP = "default-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
@@ -10,6 +11,22 @@ const DOCS_CSP =
   "default-src 'self'; base-uri 'self'; connect-src 'self'; font-src 'self' data:; form-action 'self'; " +
   "frame-ancestors 'self'; img-src 'self' data:; object-src 'none'; script-src 'self'; script-src-attr 'none'; " +
   "style-src 'self' 'unsafe-inline'";
+
+/**
+ * The console: its own scripts and styles only (no inline script, no style element or attribute in its markup), and
+ * calls to the API on this origin. Styles set from script (the chart's) are not markup, and allowed.
+ */
+const CONSOLE_CSP =
+  "default-src 'self'; base-uri 'none'; connect-src 'self'; font-src 'self'; form-action 'self'; " +
+  "frame-ancestors 'none'; img-src 'self' data: blob:; object-src 'none'; script-src 'self'; script-src-attr 'none'; " +
+  "style-src 'self'";
+
+/** The policy for a request's path. */
+function policyFor(url: string): string {
+  if (/^\/docs(?:[/?]|$)/.test(url)) return DOCS_CSP;
+  if (CONSOLE_PATH.test(url)) return CONSOLE_CSP;
+  return API_CSP;
+}
 
 /**
  * Helmet's security headers and X-Request-Id on every response (the CSP by path: see API_CSP and DOCS_CSP), and
@@ -27,9 +44,7 @@ export async function registerSecurityHeaders(app: NestFastifyApplication, setti
     .getInstance()
     .addHook('onRequest', (request, reply, done) => {
       // The request id too: one hook for both, since every hook costs each request a call through Fastify's chain.
-      void reply
-        .header('X-Request-Id', request.id)
-        .header('Content-Security-Policy', /^\/docs(?:[/?]|$)/.test(request.url) ? DOCS_CSP : API_CSP);
+      void reply.header('X-Request-Id', request.id).header('Content-Security-Policy', policyFor(request.url));
       done();
     });
   if (!settings.corsOrigins.length) return;

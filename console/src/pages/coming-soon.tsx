@@ -1,0 +1,9 @@
+import { t } from '../i18n';
+
+export function ComingSoon() {
+  return (
+    <section>
+      <p>{t('comingSoon')}</p>
+    </section>
+  );
+}
