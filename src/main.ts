@@ -15,7 +15,10 @@ async function bootstrap(): Promise<void> {
     await migrateDatabase(settings.databaseMigrationsUrl ?? database.url, logger);
     const app = await createApp(settings, { logger });
     await app.listen({ port: settings.port, host: settings.host });
-    logger.info({ url: await app.getUrl() }, 'Logbook listening (API under /api/v1, docs at /docs)');
+    logger.info(
+      { url: await app.getUrl() },
+      'Logbook listening (API under /api/v1, docs at /docs, console at /console)',
+    );
 
     let stopping = false;
     const shutdown = (signal: NodeJS.Signals) => {
