@@ -6,6 +6,7 @@ import { LedgerIntegrator } from '../src/modules/ledger/ledger-integrator.servic
 import { startTestApp, TestApp } from './helpers/app';
 import { createAdmin, createUser, sql, TestUser } from './helpers/factories';
 import { http, sharedBaseUrl } from './helpers/http';
+import { WebhookReceiver } from './helpers/webhook-receiver';
 
 const CHROMIUM = '/usr/bin/chromium';
 const IMAGES = join(__dirname, '..', 'docs', 'images');
@@ -269,6 +270,99 @@ const API = '/api/v1';
     await page.getByText('Verified', { exact: true }).waitFor();
     mkdirSync(IMAGES, { recursive: true });
     await page.screenshot({ path: join(IMAGES, 'console-evidence.png') });
+  });
+
+  it('lets a user create an API key (shown once) that records an activity, and revoke it', async () => {
+    const user = await createUser();
+    const page = await open();
+    await signIn(page, user);
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await page.getByRole('heading', { name: 'API keys' }).waitFor();
+    // A user who is not an ADMIN is not offered audit:read.
+    expect(await page.getByLabel('audit:read').count()).toBe(0);
+    await page.getByLabel('Name', { exact: true }).fill('billing service');
+    await page.getByRole('button', { name: 'Create key' }).click();
+    const key = (await page.locator('.secret code').innerText()).trim();
+    expect(key).toMatch(/^lbk_[A-Za-z0-9_-]{43}$/);
+    const recorded = await http(`${API}/activities`, {
+      method: 'POST',
+      headers: { 'x-api-key': key },
+      body: { action: 'FROM_A_KEY' },
+    });
+    expect(recorded.status).toBe(201);
+    expect(await violations(page)).toEqual([]);
+
+    page.once('dialog', (confirm) => void confirm.accept());
+    await page.getByRole('button', { name: 'Revoke billing service' }).click();
+    await page.getByRole('button', { name: 'Revoke billing service' }).waitFor({ state: 'detached' });
+    const refused = await http(`${API}/activities`, { headers: { 'x-api-key': key } });
+    expect(refused.status).toBe(401);
+  });
+
+  it('gives an ADMIN the webhooks with their attempt log, the users, and the audit log with diffs', async () => {
+    const admin = await createAdmin();
+    const receiver = await WebhookReceiver.start();
+    try {
+      const page = await open();
+      await signIn(page, admin);
+      await page.getByRole('link', { name: 'Webhooks' }).click();
+      await page.getByLabel('URL').fill(receiver.url);
+      await page.getByLabel('webhook.test').check();
+      await page.getByRole('button', { name: 'Create endpoint' }).click();
+      expect(await page.locator('.secret code').innerText()).toMatch(/^whsec_/);
+      await page.getByRole('button', { name: 'Send test' }).click();
+      await receiver.until((received) => received.length >= 1);
+      await page.getByRole('button', { name: 'Attempts' }).click();
+      const log = page.locator('.entry table tbody tr');
+      for (
+        let i = 0;
+        i < 20 &&
+        !(
+          await log
+            .first()
+            .innerText()
+            .catch(() => '')
+        ).includes('Succeeded');
+        i += 1
+      ) {
+        await page.getByRole('button', { name: 'Refresh' }).click();
+        await page.waitForTimeout(250);
+      }
+      expect(await log.first().innerText()).toContain('webhook.test');
+      expect(await log.first().innerText()).toContain('Succeeded');
+      expect(await violations(page)).toEqual([]);
+      await page.getByRole('button', { name: 'Disable' }).click();
+      await page.getByRole('cell', { name: 'Disabled' }).waitFor();
+      page.once('dialog', (confirm) => void confirm.accept());
+      await page.getByRole('button', { name: 'Delete' }).click();
+
+      const someone = await createUser({ name: 'Robin Role' });
+      await page.getByRole('link', { name: 'Users' }).click();
+      await page.getByLabel('Email or name').fill(someone.email);
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page.getByLabel('Role of Robin Role').selectOption('INSTRUCTOR');
+      await page.getByText('Saved.').waitFor();
+      expect((await http(`${API}/users/${someone.id}`, { token: admin.accessToken })).body.data.role).toBe(
+        'INSTRUCTOR',
+      );
+      expect(await violations(page)).toEqual([]);
+
+      await page.getByRole('link', { name: 'Audit log' }).click();
+      await page.getByLabel('Entity type').selectOption('User');
+      await page.getByLabel('Entity id').fill(String(someone.id));
+      await page.getByLabel('Action').selectOption('UPDATE');
+      await page.getByRole('button', { name: 'Apply' }).click();
+      await page
+        .getByRole('button', { name: /^Changes of entry/ })
+        .first()
+        .click();
+      const diff = page.locator('table.diff tr.changed');
+      await diff.first().waitFor();
+      expect(await diff.first().innerText()).toMatch(/role\s+"PARTICIPANT"\s+"INSTRUCTOR"/);
+      expect(await violations(page)).toEqual([]);
+    } finally {
+      await receiver.close();
+    }
   });
 
   it('speaks Thai and German to browsers that ask for them', async () => {

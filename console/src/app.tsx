@@ -5,8 +5,11 @@ import { onSession, Session, session } from './api/session';
 import { t } from './i18n';
 import type { MessageKey } from './i18n/en';
 import { ActivitiesPage } from './pages/activities';
-import { ComingSoon } from './pages/coming-soon';
+import { ApiKeysPage } from './pages/api-keys';
+import { AuditLogPage } from './pages/audit-log';
 import { EvidencePage } from './pages/evidence';
+import { UsersPage } from './pages/users';
+import { WebhooksPage } from './pages/webhooks';
 import { SignInPage } from './pages/sign-in';
 
 export const BASE = '/console';
@@ -25,6 +28,15 @@ const NAV: NavItem[] = [
   { path: `${BASE}/webhooks`, label: 'webhooks', adminOnly: true },
   { path: `${BASE}/users`, label: 'users', adminOnly: true },
 ];
+
+/** An ADMIN's page, asked for by someone else (the API would refuse its calls too). */
+function NotAllowed() {
+  return (
+    <section>
+      <h1>{t('notAllowed')}</h1>
+    </section>
+  );
+}
 
 function useSession(): Session | null {
   const [current, setCurrent] = useState(session());
@@ -59,11 +71,11 @@ function Shell({ current }: { current: Session }) {
       <main id="main">
         <Router>
           <Route path={`${BASE}/`} component={ActivitiesPage} />
-          <Route path={`${BASE}/audit-log`} component={ComingSoon} />
+          <Route path={`${BASE}/audit-log`} component={admin ? AuditLogPage : NotAllowed} />
           <Route path={`${BASE}/evidence`} component={EvidencePage} />
-          <Route path={`${BASE}/api-keys`} component={ComingSoon} />
-          <Route path={`${BASE}/webhooks`} component={ComingSoon} />
-          <Route path={`${BASE}/users`} component={ComingSoon} />
+          <Route path={`${BASE}/api-keys`} component={ApiKeysPage} />
+          <Route path={`${BASE}/webhooks`} component={admin ? WebhooksPage : NotAllowed} />
+          <Route path={`${BASE}/users`} component={admin ? UsersPage : NotAllowed} />
           <Route default component={ActivitiesPage} />
         </Router>
       </main>
