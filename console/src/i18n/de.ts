@@ -144,4 +144,6 @@ export const de: Record<keyof typeof en, string> = {
   restoreNamed: '{name} wiederherstellen',
   deleteNamed: '{name} löschen',
   confirmDeleteUser: '{name} löschen? Die Person kann sich nicht mehr anmelden.',
+  deletedUsers: 'Gelöschte Benutzer',
+  noDeletedUsers: 'Kein gelöschter Benutzer.',
 };

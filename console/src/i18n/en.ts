@@ -143,6 +143,8 @@ export const en = {
   restoreNamed: 'Restore {name}',
   deleteNamed: 'Delete {name}',
   confirmDeleteUser: 'Delete {name}? They can no longer sign in.',
+  deletedUsers: 'Deleted users',
+  noDeletedUsers: 'No deleted user.',
 };
 
 export type MessageKey = keyof typeof en;

@@ -142,4 +142,6 @@ export const th: Record<keyof typeof en, string> = {
   restoreNamed: 'กู้คืน {name}',
   deleteNamed: 'ลบ {name}',
   confirmDeleteUser: 'ลบ {name}? จะเข้าสู่ระบบไม่ได้อีก',
+  deletedUsers: 'ผู้ใช้ที่ถูกลบ',
+  noDeletedUsers: 'ไม่มีผู้ใช้ที่ถูกลบ',
 };
