@@ -1,4 +1,5 @@
 import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
+import { FilterButtons, useFilters } from '../components/filters';
 import { ApiError, download, list } from '../api/client';
 import { session } from '../api/session';
 import { Activity, STATUSES, TARGET_TYPES } from '../api/types';
@@ -65,8 +66,7 @@ async function countPerDay(filters: Filters): Promise<DayCount[]> {
 }
 
 export function ActivitiesPage() {
-  const [draft, setDraft] = useState<Filters>(NO_FILTERS);
-  const [filters, setFilters] = useState<Filters>(NO_FILTERS);
+  const { filters, field, apply, clear } = useFilters(NO_FILTERS);
   const [rows, setRows] = useState<Activity[]>([]);
   const [total, setTotal] = useState<number | null>(null);
   const [cursor, setCursor] = useState<string | null>(null);
@@ -136,22 +136,10 @@ export function ActivitiesPage() {
     setOpen(activity);
   };
 
-  const field = (name: keyof Filters) => ({
-    value: draft[name],
-    onInput: (event: Event) => setDraft({ ...draft, [name]: (event.currentTarget as HTMLInputElement).value }),
-  });
-
   return (
     <section aria-labelledby="activities-title">
       <h1 id="activities-title">{t('activities')}</h1>
-      <form
-        class="filters"
-        aria-label={t('filters')}
-        onSubmit={(event) => {
-          event.preventDefault();
-          setFilters(draft);
-        }}
-      >
+      <form class="filters" aria-label={t('filters')} onSubmit={apply}>
         <label>
           {t('action')}
           <input type="text" name="action" {...field('action')} />
@@ -190,19 +178,7 @@ export function ActivitiesPage() {
           {t('text')}
           <input type="search" name="q" {...field('q')} />
         </label>
-        <div class="buttons">
-          <button type="submit">{t('apply')}</button>
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              setDraft(NO_FILTERS);
-              setFilters(NO_FILTERS);
-            }}
-          >
-            {t('clear')}
-          </button>
-        </div>
+        <FilterButtons onClear={clear} />
       </form>
 
       <DayChart days={days} />

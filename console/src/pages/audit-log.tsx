@@ -1,4 +1,5 @@
 import { useState } from 'preact/hooks';
+import { FilterButtons, useFilters } from '../components/filters';
 import type { AuditEntry } from '../api/types';
 import { Diff } from '../components/diff';
 import { More } from '../components/more';
@@ -43,26 +44,13 @@ function query(filters: Filters): string {
 
 /** The audit trail (ADMIN): its entries with filters, each with its changes as a diff and `Verify`. */
 export function AuditLogPage() {
-  const [draft, setDraft] = useState<Filters>(NONE);
-  const [filters, setFilters] = useState<Filters>(NONE);
+  const { filters, field, apply, clear } = useFilters(NONE);
   const [open, setOpen] = useState<number | null>(null);
   const entries = useList<AuditEntry>(`/audit-logs?${query(filters)}`);
-  const field = (name: keyof Filters) => ({
-    value: draft[name],
-    onInput: (event: Event) => setDraft({ ...draft, [name]: (event.currentTarget as HTMLInputElement).value }),
-  });
-
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">{t('auditLog')}</h1>
-      <form
-        class="filters"
-        aria-label={t('filters')}
-        onSubmit={(event) => {
-          event.preventDefault();
-          setFilters(draft);
-        }}
-      >
+      <form class="filters" aria-label={t('filters')} onSubmit={apply}>
         <label>
           {t('action')}
           <select {...field('action')}>
@@ -97,19 +85,7 @@ export function AuditLogPage() {
           {t('to')}
           <input type="date" {...field('to')} />
         </label>
-        <div class="buttons">
-          <button type="submit">{t('apply')}</button>
-          <button
-            type="button"
-            class="secondary"
-            onClick={() => {
-              setDraft(NONE);
-              setFilters(NONE);
-            }}
-          >
-            {t('clear')}
-          </button>
-        </div>
+        <FilterButtons onClear={clear} />
       </form>
       {entries.error && (
         <p role="alert" class="error">
