@@ -462,7 +462,8 @@ const API = '/api/v1';
       expect(batch.status).toBe(201);
     }
     // Three sign-ins, each in a fresh browser context; the median must be under a second (one slow run on a busy
-    // machine does not decide it, three do).
+    // machine does not decide it, three do). The time is the browser's own: from the form's submit event to the
+    // frame that shows the first row, so the test driver's round trips to the browser are not counted in it.
     const times: number[] = [];
     let page!: Page;
     for (const person of people) {
@@ -470,10 +471,24 @@ const API = '/api/v1';
       await page.goto(`${sharedBaseUrl()}/console/`);
       await page.getByLabel('Email').fill(person.email);
       await page.getByLabel('Password').fill(person.password);
-      const started = Date.now();
+      // In the page (as a string: the test's own types know no DOM): the time from the form's submit event to the
+      // frame after the first row appears.
+      await page.evaluate(`(() => {
+        window.firstPage = new Promise((resolve) => {
+          document.addEventListener('submit', () => {
+            const started = performance.now();
+            const watcher = new MutationObserver(() => {
+              if (!document.querySelector('table.activities tbody tr')) return;
+              watcher.disconnect();
+              requestAnimationFrame(() => resolve(performance.now() - started));
+            });
+            watcher.observe(document.body, { childList: true, subtree: true });
+          }, { capture: true, once: true });
+        });
+      })()`);
       await page.getByRole('button', { name: 'Sign in' }).click();
       await page.locator('table.activities tbody tr').first().waitFor();
-      times.push(Date.now() - started);
+      times.push(Math.round(Number(await page.evaluate('window.firstPage'))));
     }
     process.stdout.write(`console: first page of activities ${times.join(', ')} ms after Sign in\n`);
     expect([...times].sort((a, b) => a - b)[1]).toBeLessThan(1000);

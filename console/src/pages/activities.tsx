@@ -101,8 +101,14 @@ export function ActivitiesPage() {
     generation.current += 1;
     setRows([]);
     setCursor(null);
-    void load(filters, null);
-    countPerDay(filters).then(setDays, () => setDays([]));
+    const mine = generation.current;
+    // The chart's requests wait for the first page: the rows are what the reader came for.
+    void load(filters, null)
+      .then(() => countPerDay(filters))
+      .then(
+        (counts) => mine === generation.current && setDays(counts),
+        () => mine === generation.current && setDays([]),
+      );
   }, [filters, load]);
 
   // The next page as the end of the table scrolls into view.
