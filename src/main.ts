@@ -1,13 +1,16 @@
 import 'reflect-metadata';
-import { createApp } from './app.factory';
 import { createLogger } from './common/logging/logger';
 import { loadSettings, SettingsError } from './config/settings';
-import { migrateDatabase, openDatabaseServer } from './database/database-server';
 
 /** Starts Logbook: settings, the database (embedded unless DATABASE_URL), migrations, then the HTTP server. */
 async function bootstrap(): Promise<void> {
   const settings = loadSettingsOrExit();
   const logger = createLogger(settings.logLevel);
+  // The service's modules load once the settings are found good, so a mistake in them is answered at once.
+  const [{ createApp }, { migrateDatabase, openDatabaseServer }] = await Promise.all([
+    import('./app.factory'),
+    import('./database/database-server'),
+  ]);
   const database = await openDatabaseServer(settings, logger);
   const stopDatabase = async () => database.embedded?.stop();
   try {

@@ -1,20 +1,8 @@
 import 'reflect-metadata';
-import { INestApplicationContext } from '@nestjs/common';
-import { NestFactory } from '@nestjs/core';
+import type { INestApplicationContext } from '@nestjs/common';
 import { parseArgs } from 'node:util';
-import { validate } from 'class-validator';
-import { plainToInstance } from 'class-transformer';
-import { AppModule } from '../app.module';
 import { createLogger, PinoNestLogger } from '../common/logging/logger';
 import { loadSettings, SettingsError } from '../config/settings';
-import { DataSource } from 'typeorm';
-import { migrateDatabase, openDatabaseServer } from '../database/database-server';
-import { readDeploymentId } from '../database/deployment';
-import { ensurePartitions, MONTHS_AHEAD } from '../database/partitions';
-import { RetentionService } from '../modules/retention/retention.service';
-import { RegisterDto } from '../modules/auth/dto/auth.dto';
-import { PasswordHasher } from '../modules/auth/password-hasher';
-import { UsersService } from '../modules/users/users.service';
 import { runLedgerMonitor } from './ledger-monitor';
 
 const USAGE = `usage: npm run cli -- create-admin --email E --password P [--name N]
@@ -55,6 +43,15 @@ async function main(argv: string[]): Promise<number> {
 
   const settings = loadSettings(process.env);
   const logger = createLogger(settings.logLevel === 'info' ? 'warn' : settings.logLevel);
+  // The service's modules load only now, once the command and its arguments are found good: a mistake is
+  // answered at once.
+  const [{ NestFactory }, { AppModule }, { migrateDatabase, openDatabaseServer }, { readDeploymentId }] =
+    await Promise.all([
+      import('@nestjs/core'),
+      import('../app.module'),
+      import('../database/database-server'),
+      import('../database/deployment'),
+    ]);
   const database = await openDatabaseServer(settings, logger);
   try {
     settings.databaseUrl = database.url;
@@ -81,6 +78,11 @@ const COMMANDS: Record<string, { prepare(args: string[]): Command | number | Pro
         args,
         options: { email: { type: 'string' }, password: { type: 'string' }, name: { type: 'string' } },
       });
+      const [{ validate }, { plainToInstance }, { RegisterDto }] = await Promise.all([
+        import('class-validator'),
+        import('class-transformer'),
+        import('../modules/auth/dto/auth.dto'),
+      ]);
       const input = plainToInstance(RegisterDto, {
         email: values.email,
         password: values.password,
@@ -94,6 +96,10 @@ const COMMANDS: Record<string, { prepare(args: string[]): Command | number | Pro
         return 2;
       }
       return async (app) => {
+        const [{ PasswordHasher }, { UsersService }] = await Promise.all([
+          import('../modules/auth/password-hasher'),
+          import('../modules/users/users.service'),
+        ]);
         const passwordHash = await app.get(PasswordHasher).hash(input.password);
         const { user, created } = await app
           .get(UsersService)
@@ -123,6 +129,7 @@ const COMMANDS: Record<string, { prepare(args: string[]): Command | number | Pro
       }
       const dryRun = values['dry-run'] ?? false;
       return async (app: INestApplicationContext) => {
+        const { RetentionService } = await import('../modules/retention/retention.service');
         const report = await app.get(RetentionService).removeOlderThan(new Date(Date.now() - age), { dryRun });
         const { activities, auditLogs } = report;
         process.stdout.write(
@@ -146,6 +153,10 @@ const COMMANDS: Record<string, { prepare(args: string[]): Command | number | Pro
   partitions: {
     prepare() {
       return async (app: INestApplicationContext) => {
+        const [{ DataSource }, { ensurePartitions, MONTHS_AHEAD }] = await Promise.all([
+          import('typeorm'),
+          import('../database/partitions'),
+        ]);
         const moved = await ensurePartitions(app.get(DataSource));
         process.stdout.write(
           `partitions ready (${MONTHS_AHEAD} months ahead); ${moved} activities moved out of DEFAULT\n`,
