@@ -106,9 +106,11 @@ describe('audit entries and their changes commit together', () => {
         await users.update(tx, user.id, { name: 'x'.repeat(101) });
       }),
     ).rejects.toThrow(/value too long/);
-    expect(await sql(`SELECT 1 FROM audit_logs WHERE entity_id = $1 AND action = 'UPDATE'`, [String(user.id)])).toEqual(
-      [],
-    );
+    expect(
+      await sql(`SELECT 1 FROM audit_logs WHERE entity_type = 'User' AND entity_id = $1 AND action = 'UPDATE'`, [
+        String(user.id),
+      ]),
+    ).toEqual([]);
   });
 
   it('undoes the change when its entry fails', async () => {
@@ -141,7 +143,9 @@ describe('audit entries and their changes commit together', () => {
       }),
     ).rejects.toBeInstanceOf(AppException);
     expect(
-      await sql(`SELECT 1 FROM audit_logs WHERE entity_id = $1 AND action = 'DELETE'`, [String(admin.id)]),
+      await sql(`SELECT 1 FROM audit_logs WHERE entity_type = 'User' AND entity_id = $1 AND action = 'DELETE'`, [
+        String(admin.id),
+      ]),
     ).toEqual([]);
   });
 });
