@@ -3,6 +3,7 @@ import { ApiError, call } from '../api/client';
 import { Check, InclusionProof, LedgerKey, verifyInclusion } from '../evidence/verify';
 import { t } from '../i18n';
 import type { MessageKey } from '../i18n/en';
+import { ErrorMessage } from './messages';
 
 export type RecordKind = 'activity' | 'audit';
 
@@ -70,11 +71,7 @@ export function VerifyRecord({ kind, id, auto = false }: { kind: RecordKind; id:
               </ul>
             </div>
           ))}
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorMessage text={error} />
       </div>
     </div>
   );

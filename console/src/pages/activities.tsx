@@ -7,6 +7,7 @@ import { DayChart, DayCount } from '../components/day-chart';
 import { formatNumber, formatTime, t } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import { ActivityDetails } from './activity-details';
+import { ErrorMessage } from '../components/messages';
 
 interface Filters {
   action: string;
@@ -199,11 +200,7 @@ export function ActivitiesPage() {
         </button>
       </div>
 
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorMessage text={error} />
 
       <table class="activities">
         <thead>

@@ -4,6 +4,7 @@ import { Activity, AuditEntry, NEXT_STATUSES } from '../api/types';
 import { formatTime, t } from '../i18n';
 import type { MessageKey } from '../i18n/en';
 import { VerifyRecord } from '../components/verify-record';
+import { ErrorMessage } from '../components/messages';
 
 interface Props {
   activity: Activity;
@@ -156,11 +157,7 @@ export function ActivityDetails({ activity, admin, onChange, onClose }: Props) {
       </div>
       <VerifyRecord kind="activity" id={activity.id} />
       <p aria-live="polite">{notice}</p>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorMessage text={error} />
     </dialog>
   );
 }

@@ -5,6 +5,7 @@ import { messageOf, useList } from '../components/use-list';
 import { More } from '../components/more';
 import { CopyButton } from '../components/copy-button';
 import { formatTime, t } from '../i18n';
+import { ActionsHeader, ErrorMessage } from '../components/messages';
 
 interface ApiKey {
   id: number;
@@ -97,11 +98,7 @@ export function ApiKeysPage() {
           <code>{created.key}</code> <CopyButton text={created.key} />
         </div>
       )}
-      {keys.error && (
-        <p role="alert" class="error">
-          {keys.error}
-        </p>
-      )}
+      <ErrorMessage text={keys.error} />
       <table>
         <thead>
           <tr>
@@ -112,9 +109,7 @@ export function ApiKeysPage() {
             <th scope="col">{t('created')}</th>
             <th scope="col">{t('lastUsed')}</th>
             <th scope="col">{t('expires')}</th>
-            <th scope="col">
-              <span class="visually-hidden">{t('actions')}</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>

@@ -6,6 +6,7 @@ import { More } from '../components/more';
 import { useList } from '../components/use-list';
 import { VerifyRecord } from '../components/verify-record';
 import { formatTime, t } from '../i18n';
+import { ErrorMessage } from '../components/messages';
 
 const ENTITY_TYPES = ['User', 'Auth', 'ActivityLog', 'AuditLog', 'ApiKey', 'Webhook'];
 const ACTIONS = [
@@ -87,11 +88,7 @@ export function AuditLogPage() {
         </label>
         <FilterButtons onClear={clear} />
       </form>
-      {entries.error && (
-        <p role="alert" class="error">
-          {entries.error}
-        </p>
-      )}
+      <ErrorMessage text={entries.error} />
       <table class="audit">
         <thead>
           <tr>

@@ -4,6 +4,7 @@ import { session } from '../api/session';
 import { RecordKind, VerifyRecord } from '../components/verify-record';
 import { Checkpoint, LedgerKey, noteSignedBy } from '../evidence/verify';
 import { formatNumber, formatTime, t } from '../i18n';
+import { ErrorMessage } from '../components/messages';
 
 interface LedgerCheck {
   valid: boolean;
@@ -52,11 +53,7 @@ export function EvidencePage() {
     <section aria-labelledby="evidence-title">
       <h1 id="evidence-title">{t('evidence')}</h1>
       <p>{t('evidenceIntro')}</p>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
+      <ErrorMessage text={error} />
       <h2>{t('latestCheckpoint')}</h2>
       {checkpoint && key ? (
         <dl class="facts">

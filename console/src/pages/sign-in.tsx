@@ -1,6 +1,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, signIn } from '../api/client';
 import { t } from '../i18n';
+import { ErrorMessage } from '../components/messages';
 
 export function SignInPage() {
   const [email, setEmail] = useState('');
@@ -47,11 +48,7 @@ export function SignInPage() {
             onInput={(event) => setPassword(event.currentTarget.value)}
           />
         </label>
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
+        <ErrorMessage text={error} />
         <button type="submit" disabled={busy}>
           {busy ? t('signingIn') : t('signIn')}
         </button>

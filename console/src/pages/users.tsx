@@ -5,6 +5,7 @@ import type { AuditEntry } from '../api/types';
 import { More } from '../components/more';
 import { messageOf, useList } from '../components/use-list';
 import { formatTime, t } from '../i18n';
+import { ActionsHeader, ErrorMessage } from '../components/messages';
 
 interface ListedUser extends User {
   createdAt: string;
@@ -88,9 +89,7 @@ function DeletedUsers({ generation, onRestored }: { generation: number; onRestor
               <th scope="col">{t('email')}</th>
               <th scope="col">{t('deleted')}</th>
               <th scope="col">{t('by')}</th>
-              <th scope="col">
-                <span class="visually-hidden">{t('actions')}</span>
-              </th>
+              <ActionsHeader />
             </tr>
           </thead>
           <tbody>
@@ -157,11 +156,7 @@ export function UsersPage() {
         </div>
       </form>
       <p aria-live="polite">{notice}</p>
-      {users.error && (
-        <p role="alert" class="error">
-          {users.error}
-        </p>
-      )}
+      <ErrorMessage text={users.error} />
       <table>
         <thead>
           <tr>
@@ -169,9 +164,7 @@ export function UsersPage() {
             <th scope="col">{t('email')}</th>
             <th scope="col">{t('role')}</th>
             <th scope="col">{t('created')}</th>
-            <th scope="col">
-              <span class="visually-hidden">{t('actions')}</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>

@@ -4,6 +4,7 @@ import { CopyButton } from '../components/copy-button';
 import { More } from '../components/more';
 import { messageOf, useList } from '../components/use-list';
 import { formatTime, t } from '../i18n';
+import { ActionsHeader, ErrorMessage } from '../components/messages';
 
 interface Endpoint {
   id: number;
@@ -195,20 +196,14 @@ export function WebhooksPage() {
         <input type="datetime-local" value={since} onInput={(e) => setSince(e.currentTarget.value)} />
       </label>
       <p aria-live="polite">{notice}</p>
-      {endpoints.error && (
-        <p role="alert" class="error">
-          {endpoints.error}
-        </p>
-      )}
+      <ErrorMessage text={endpoints.error} />
       <table>
         <thead>
           <tr>
             <th scope="col">{t('url')}</th>
             <th scope="col">{t('events')}</th>
             <th scope="col">{t('status')}</th>
-            <th scope="col">
-              <span class="visually-hidden">{t('actions')}</span>
-            </th>
+            <ActionsHeader />
           </tr>
         </thead>
         <tbody>
